@@ -1,0 +1,40 @@
+"""Image generation through the nano-banana2 gateway. Knows nothing about Slack."""
+
+from bot.generation.client import (
+    Generation,
+    GenerationClient,
+    ImageRequest,
+    RetryPolicy,
+    new_logid,
+)
+from bot.generation.errors import (
+    BadRequest,
+    Declined,
+    GatewayErrorCode,
+    GenerationError,
+    KeyRejected,
+    MalformedAnswer,
+    RateLimited,
+    UpstreamUnavailable,
+)
+from bot.generation.images import GeneratedImage, identify
+from bot.generation.pacing import Pacer
+
+__all__ = [
+    "BadRequest",
+    "Declined",
+    "GatewayErrorCode",
+    "GeneratedImage",
+    "Generation",
+    "GenerationClient",
+    "GenerationError",
+    "ImageRequest",
+    "KeyRejected",
+    "MalformedAnswer",
+    "Pacer",
+    "RateLimited",
+    "RetryPolicy",
+    "UpstreamUnavailable",
+    "identify",
+    "new_logid",
+]

@@ -1,0 +1,230 @@
+"""The gateway client: one request in, images out, or a typed error.
+
+Knows nothing about Slack. Every call goes through the shared :class:`Pacer`;
+retryable failures are retried with exponential backoff and jitter, bounded
+in attempts and in total time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import httpx
+
+from bot.generation.answer import Answer, parse_answer
+from bot.generation.errors import (
+    BadRequest,
+    Declined,
+    GenerationError,
+    KeyRejected,
+    RateLimited,
+    UpstreamUnavailable,
+)
+from bot.generation.images import GeneratedImage
+from bot.generation.pacing import Pacer
+
+logger = logging.getLogger(__name__)
+
+MAX_TOKENS = 20000
+# Sent on the one retry after a text-only answer, as other clients of the model do.
+IMAGE_INSTRUCTION = "Generate an image. Respond with the image only.\n\n"
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    prompt: str
+    aspect_ratio: str = "1:1"
+    size: str = "1K"
+    image_only: bool = False
+
+    def body(self, model: str) -> dict[str, object]:
+        """The gateway's request body, exactly as the seed sends it."""
+        text = IMAGE_INSTRUCTION + self.prompt if self.image_only else self.prompt
+        return {
+            "stream": False,
+            "model": model,
+            "max_tokens": MAX_TOKENS,
+            "messages": [{"role": "user", "content": [{"type": "text", "text": text}]}],
+            "response_modalities": ["IMAGE"] if self.image_only else ["TEXT", "IMAGE"],
+            "image_config": {
+                "aspectRatio": self.aspect_ratio,
+                "imageSize": self.size,
+                "imageOutputOptions": {"mimeType": "image/png"},
+            },
+        }
+
+
+@dataclass(frozen=True)
+class Generation:
+    images: tuple[GeneratedImage, ...]
+    text: str
+    logid: str
+    attempts: int
+    elapsed: float
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 4
+    within: float = 600.0
+    backoff: float = 2.0
+    max_backoff: float = 60.0
+
+    def delay(self, attempt: int, error: GenerationError) -> float:
+        """Seconds to wait before attempt ``attempt + 1``."""
+        base = min(self.max_backoff, self.backoff * 2.0 ** (attempt - 1))
+        delay = base * random.uniform(0.5, 1.5)
+        if isinstance(error, RateLimited) and error.retry_after is not None:
+            delay = max(delay, error.retry_after)
+        return delay
+
+
+def new_logid() -> str:
+    """``nanobanana_{uuid4hex}_{unix_ts}``, as the seed makes it."""
+    return f"nanobanana_{uuid.uuid4().hex}_{int(time.time())}"
+
+
+class GenerationClient:
+    """Calls the image gateway. Raises only :class:`GenerationError` subclasses."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        endpoint: str,
+        api_key: str,
+        model: str,
+        pacer: Pacer,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self._http = http
+        self._endpoint = endpoint
+        self._api_key = api_key
+        self._model = model
+        self._pacer = pacer
+        self._retry = retry or RetryPolicy()
+
+    async def generate(
+        self, request: ImageRequest, *, on_attempt: Callable[[str], None] | None = None
+    ) -> Generation:
+        """Generate one image (or several, if the model returns more).
+
+        ``on_attempt`` is called with each attempt's logid as it starts.
+
+        Raises:
+            GenerationError: the subclass names the cause; see ``errors``.
+        """
+        started = time.monotonic()
+        attempt = 0
+        declined_once = False
+        while True:
+            attempt += 1
+            logid = new_logid()
+            try:
+                async with self._pacer.slot():
+                    if on_attempt is not None:
+                        on_attempt(logid)
+                    answer = await self._call(request, logid)
+            except Declined:
+                if declined_once:
+                    raise
+                declined_once = True
+                logger.info("no image in answer, retrying once asking for an image logid=%s", logid)
+                request = replace(request, image_only=True)
+                continue
+            except GenerationError as exc:
+                delay = self._retry.delay(attempt, exc)
+                out_of_time = time.monotonic() + delay - started > self._retry.within
+                if not exc.retryable or attempt >= self._retry.max_attempts or out_of_time:
+                    raise
+                logger.warning(
+                    "gateway attempt %d failed (%s), retrying in %.1fs logid=%s",
+                    attempt,
+                    exc,
+                    delay,
+                    logid,
+                )
+                await asyncio.sleep(delay)
+                continue
+            return Generation(
+                images=answer.images,
+                text=answer.text,
+                logid=logid,
+                attempts=attempt,
+                elapsed=time.monotonic() - started,
+            )
+
+    async def _call(self, request: ImageRequest, logid: str) -> Answer:
+        headers = {"Content-Type": "application/json", "X-TT-LOGID": logid}
+        content = json.dumps(request.body(self._model), ensure_ascii=False).encode()
+        try:
+            response = await self._http.post(
+                self._endpoint, params={"ak": self._api_key}, headers=headers, content=content
+            )
+        except httpx.TimeoutException as exc:
+            raise UpstreamUnavailable("the gateway timed out", logid=logid) from exc
+        except httpx.TransportError as exc:
+            raise UpstreamUnavailable(
+                f"could not reach the gateway ({type(exc).__name__})", logid=logid
+            ) from exc
+        _raise_for_status(response, logid)
+        return await asyncio.to_thread(parse_answer, response.content, logid=logid)
+
+
+def _raise_for_status(response: httpx.Response, logid: str) -> None:
+    status = response.status_code
+    if status == 200:
+        return
+    detail = _detail(response)
+    if status in (401, 403):
+        raise KeyRejected(
+            f"the gateway rejected the key ({status}{detail})", status=status, logid=logid
+        )
+    if status == 429:
+        raise RateLimited(
+            f"the gateway is rate limiting ({status}{detail})",
+            retry_after=_retry_after(response.headers.get("Retry-After")),
+            logid=logid,
+        )
+    if status >= 500 or status == 408:
+        raise UpstreamUnavailable(
+            f"the gateway is unavailable ({status}{detail})", status=status, logid=logid
+        )
+    raise BadRequest(
+        f"the gateway refused the request ({status}{detail})", status=status, logid=logid
+    )
+
+
+def _detail(response: httpx.Response) -> str:
+    """A short reason from an error body, never more than one line."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    error = body.get("error")
+    message = error.get("message") if isinstance(error, dict) else body.get("msg") or error
+    return f": {str(message).splitlines()[0][:200]}" if message else ""
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

@@ -1,0 +1,85 @@
+"""Every way a generation can fail, one class per cause.
+
+::
+
+    GenerationError
+    ├── BadRequest            400: the gateway rejected the request (not retried)
+    ├── KeyRejected           401/403: the key is wrong or expired (not retried)
+    ├── RateLimited           429: too many requests (retried, honouring Retry-After)
+    ├── UpstreamUnavailable   5xx, timeouts, connection errors (retried with backoff)
+    ├── Declined              a 200 with no image: carries the model's own words
+    ├── GatewayErrorCode      ``code != 0`` or an ``error`` object: carries code and message
+    └── MalformedAnswer       not JSON, bad base64, or bytes that are no image
+
+Messages never contain the key or the request URL.
+"""
+
+from __future__ import annotations
+
+
+class GenerationError(Exception):
+    """Base class; ``logid`` names the last attempt for support."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, logid: str | None = None) -> None:
+        super().__init__(message)
+        self.logid = logid
+
+
+class BadRequest(GenerationError):
+    def __init__(self, message: str, *, status: int, logid: str | None = None) -> None:
+        super().__init__(message, logid=logid)
+        self.status = status
+
+
+class KeyRejected(GenerationError):
+    def __init__(self, message: str, *, status: int, logid: str | None = None) -> None:
+        super().__init__(message, logid=logid)
+        self.status = status
+
+
+class RateLimited(GenerationError):
+    retryable = True
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, logid: str | None = None
+    ) -> None:
+        super().__init__(message, logid=logid)
+        self.retry_after = retry_after
+
+
+class UpstreamUnavailable(GenerationError):
+    retryable = True
+
+    def __init__(self, message: str, *, status: int | None = None, logid: str | None = None):
+        super().__init__(message, logid=logid)
+        self.status = status
+
+
+class Declined(GenerationError):
+    """The model answered without an image; ``model_text`` holds what it said."""
+
+    def __init__(
+        self,
+        model_text: str,
+        *,
+        finish_reason: str | None = None,
+        logid: str | None = None,
+    ) -> None:
+        reason = f" ({finish_reason})" if finish_reason else ""
+        said = f": {model_text}" if model_text else ""
+        super().__init__(f"the model returned no image{reason}{said}", logid=logid)
+        self.model_text = model_text
+        self.finish_reason = finish_reason
+
+
+class GatewayErrorCode(GenerationError):
+    def __init__(self, code: object, message: str, *, logid: str | None = None) -> None:
+        super().__init__(f"gateway error {code}: {message}", logid=logid)
+        self.code = code
+        self.gateway_message = message
+
+
+class MalformedAnswer(GenerationError):
+    pass

@@ -1,0 +1,37 @@
+"""Build the generation client from settings, with one shared HTTP client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+
+from bot.generation.client import GenerationClient, RetryPolicy
+from bot.generation.pacing import Pacer
+from bot.settings import Settings
+
+
+@asynccontextmanager
+async def open_generation_client(settings: Settings) -> AsyncIterator[GenerationClient]:
+    """A client for the configured gateway; its HTTP client is closed on exit.
+
+    Raises:
+        SettingsError: ``BANANA_API_KEY`` is not set (nothing is sent).
+    """
+    api_key = settings.require_api_key()
+    timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
+    limits = httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=4)
+    async with httpx.AsyncClient(timeout=timeout, limits=limits) as http:
+        yield GenerationClient(
+            http,
+            endpoint=settings.endpoint,
+            api_key=api_key,
+            model=settings.model,
+            pacer=Pacer(settings.concurrency, settings.min_interval),
+            retry=RetryPolicy(
+                max_attempts=settings.max_attempts,
+                within=settings.retry_within,
+                backoff=settings.backoff,
+            ),
+        )

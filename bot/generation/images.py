@@ -1,0 +1,46 @@
+"""Images as they come back: bytes with their real type and pixel size."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from PIL import Image, UnidentifiedImageError
+
+_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
+
+
+class NotAnImage(ValueError):
+    """The bytes are not an image Pillow can identify."""
+
+
+@dataclass(frozen=True, repr=False)
+class GeneratedImage:
+    data: bytes
+    mime_type: str
+    width: int
+    height: int
+
+    @property
+    def extension(self) -> str:
+        return _EXTENSIONS.get(self.mime_type, "bin")
+
+    def __repr__(self) -> str:
+        return f"GeneratedImage({self.mime_type}, {self.width}x{self.height}, {len(self.data)} B)"
+
+
+def identify(data: bytes) -> GeneratedImage:
+    """Read the real format and pixel size from the bytes (headers only, no decoding).
+
+    Raises:
+        NotAnImage: the bytes are not PNG, JPEG, WebP or GIF.
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            mime = Image.MIME.get(image.format or "", "")
+            width, height = image.size
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise NotAnImage("the bytes are not an image") from exc
+    if mime not in _EXTENSIONS:
+        raise NotAnImage(f"unsupported image format {mime or 'unknown'}")
+    return GeneratedImage(data=data, mime_type=mime, width=width, height=height)

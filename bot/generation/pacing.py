@@ -1,0 +1,28 @@
+"""Process-wide pacing of gateway calls: a cap on calls in flight and a minimum
+gap between call starts, as the gateway's owners ask."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+
+class Pacer:
+    def __init__(self, concurrency: int, min_interval: float) -> None:
+        self._slots = asyncio.Semaphore(concurrency)
+        self._min_interval = min_interval
+        self._start_lock = asyncio.Lock()
+        self._last_start = -float("inf")
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one of the in-flight slots, started no sooner than the interval allows."""
+        async with self._slots:
+            async with self._start_lock:
+                wait = self._last_start + self._min_interval - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                self._last_start = time.monotonic()
+            yield

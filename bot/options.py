@@ -1,0 +1,258 @@
+"""Prompt and options parsed from free text, shared by the CLI and Slack.
+
+``a shiba inu --ar 16:9 --size 2k --n 2`` → prompt ``a shiba inu`` with its
+options. Text arrives as phones and Slack deliver it: em dashes for ``--``,
+curly quotes, NBSP and zero-width spaces, full-width digits, Chinese text
+glued to options. Only :class:`UsageError` ever leaves this module.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass
+
+RATIOS = ("21:9", "16:9", "4:3", "3:2", "1:1", "9:16", "3:4", "2:3", "5:4", "4:5")
+RATIO_ALIASES = {
+    "square": "1:1",
+    "portrait": "2:3",
+    "landscape": "3:2",
+    "wide": "16:9",
+    "banner": "21:9",
+    "story": "9:16",
+    "tall": "9:16",
+}
+SIZES = ("1K", "2K")
+DEFAULT_RATIO = "1:1"
+DEFAULT_SIZE = "1K"
+
+# Option names as typed (after the dashes) → canonical option.
+_NAMES = {"ar": "ar", "aspect": "ar", "size": "size", "n": "n"}
+# Words people reach for, pointed at the option that does it.
+_HINTS = {
+    "ratio": "ar",
+    "aspect-ratio": "ar",
+    "aspectratio": "ar",
+    "aspect_ratio": "ar",
+    "resolution": "size",
+    "res": "size",
+    "quality": "size",
+    "count": "n",
+    "num": "n",
+    "number": "n",
+    "images": "n",
+}
+_SPELLING = {"ar": "--ar", "size": "--size", "n": "--n"}
+
+# Spaces phones and IMEs insert; zero-width ones vanish, the others separate words.
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+_SPACES = re.compile(r"[^\S\n]|[\u00a0\u2000-\u200a\u202f\u205f\u3000]")
+# A quoted chunk is prompt text, never options.
+_TOKEN = re.compile(r'"[^"\n]*"|“[^”\n]*”|「[^」\n]*」|\S+')
+# Dashes that stand for "--": em/en dashes (one or two, as Chinese IMEs make), mixed.
+_DASHES = re.compile(r"^(?:--|[—–]{1,2}|[—–]-|-[—–])(?=[A-Za-z])|^-(?=n$)")
+# An option glued to Chinese text before it: 一只猫--ar
+_GLUED = re.compile(r"(?<=[^\x00-\x7f—–])(?=(?:--|[—–]{1,2})[A-Za-z])")
+_RATIO_VALUE = re.compile(r"^(\d{1,2})\s*[:x×/]\s*(\d{1,2})")
+_WORD_VALUE = re.compile(r"^[A-Za-z0-9]+")
+
+
+class UsageError(ValueError):
+    """The text cannot be understood; ``str()`` says what is wrong and what to type."""
+
+    def __init__(self, message: str, *, empty_prompt: bool = False) -> None:
+        super().__init__(message)
+        self.empty_prompt = empty_prompt
+
+
+@dataclass(frozen=True)
+class ImageOptions:
+    aspect_ratio: str = DEFAULT_RATIO
+    size: str = DEFAULT_SIZE
+    count: int = 1
+
+    def describe(self) -> str:
+        """``16:9 · 2K`` (and ``· 3 images`` for a batch)."""
+        text = f"{self.aspect_ratio} · {self.size}"
+        return text + (f" · {self.count} images" if self.count > 1 else "")
+
+
+@dataclass(frozen=True)
+class ParsedRequest:
+    prompt: str
+    options: ImageOptions
+
+
+def normalize_spaces(text: str) -> str:
+    """Drop zero-width characters and turn exotic spaces into plain ones."""
+    return _SPACES.sub(" ", text.translate(_ZERO_WIDTH))
+
+
+def _fold(token: str) -> str:
+    """Full-width digits, colons and letters to ASCII (NFKC), for option tokens only."""
+    return unicodedata.normalize("NFKC", token)
+
+
+def _option_name(token: str) -> str | None:
+    """``--ar`` / ``—ar`` / ``-n`` → ``ar``; None when the token is not option-shaped."""
+    folded = _fold(token)
+    match = _DASHES.match(folded)
+    if not match:
+        return None
+    return folded[match.end() :]
+
+
+def _split_glued(tokens: list[str]) -> list[str]:
+    result: list[str] = []
+    for token in tokens:
+        if token[0] in '"“「':
+            result.append(token)
+            continue
+        result.extend(part for part in _GLUED.split(token) if part)
+    return result
+
+
+def _ratio(value: str) -> tuple[str, str]:
+    """Parse a ratio value; returns the ratio and any non-ASCII text glued after it."""
+    folded = _fold(value)
+    word = folded.lower()
+    if word in RATIO_ALIASES:
+        return RATIO_ALIASES[word], ""
+    match = _RATIO_VALUE.match(folded)
+    rest = folded[match.end() :] if match else folded
+    if match and (not rest or not rest[0].isascii()):
+        ratio = f"{int(match.group(1))}:{int(match.group(2))}"
+        if ratio in RATIOS:
+            return ratio, rest
+        raise UsageError(f"`{ratio}` is not a ratio the model makes; {_ratio_choices()}.")
+    raise UsageError(f"`{value}` is not an aspect ratio; {_ratio_choices()}.")
+
+
+def _ratio_choices() -> str:
+    aliases = ", ".join(f"{name} ({ratio})" for name, ratio in RATIO_ALIASES.items())
+    return f"use one of {', '.join(RATIOS)} or a name: {aliases}"
+
+
+def _word(value: str) -> tuple[str, str]:
+    folded = _fold(value)
+    match = _WORD_VALUE.match(folded)
+    if match and (match.end() == len(folded) or not folded[match.end()].isascii()):
+        return match.group(0), folded[match.end() :]
+    return folded, ""
+
+
+def _size(value: str) -> tuple[str, str]:
+    word, rest = _word(value)
+    size = word.upper()
+    if size not in SIZES:
+        raise UsageError(f"`{value}` is not a size; use one of {', '.join(SIZES)}.")
+    return size, rest
+
+
+def _count(value: str, max_images: int) -> tuple[int, str]:
+    word, rest = _word(value)
+    if not word.isdigit() or not 1 <= int(word) <= max_images:
+        raise UsageError(f"`{value}` is not an image count; use a number from 1 to {max_images}.")
+    return int(word), rest
+
+
+def _unknown_option(token: str, name: str) -> UsageError:
+    key = name.lower()
+    guess = _HINTS.get(key) or _NAMES.get(key)
+    if guess is None:
+        close = difflib.get_close_matches(key, [*_NAMES, *_HINTS], n=1, cutoff=0.6)
+        guess = (_NAMES.get(close[0]) or _HINTS.get(close[0])) if close else None
+    known = ", ".join(_SPELLING.values())
+    if guess:
+        return UsageError(f"Unknown option `{token}`; did you mean `{_SPELLING[guess]}`?")
+    return UsageError(
+        f"Unknown option `{token}`; the options are {known}. "
+        'Put text that starts with dashes in quotes: "--like this".'
+    )
+
+
+def parse_request(text: str, *, max_images: int = 4) -> ParsedRequest:
+    """Split ``text`` into a prompt and its options.
+
+    Raises:
+        UsageError: an option or value is invalid (the message names it and the
+            valid choices), or the prompt is empty (``empty_prompt`` is set).
+    """
+    text = normalize_spaces(text)
+    matches = list(_TOKEN.finditer(text))
+    # Keep, per token, whether a newline separated it from the previous one.
+    tokens: list[tuple[str, bool]] = []
+    previous_end = 0
+    for match in matches:
+        newline = "\n" in text[previous_end : match.start()]
+        previous_end = match.end()
+        for index, part in enumerate(_split_glued([match.group(0)])):
+            tokens.append((part, newline and index == 0))
+
+    found: dict[str, str | int] = {}
+    kept: list[tuple[str, bool]] = []
+    position = 0
+    while position < len(tokens):
+        token, newline = tokens[position]
+        position += 1
+        name = _option_name(token)
+        if name is None:
+            kept.append((token, newline))
+            continue
+        value: str | None = None
+        if "=" in name:
+            name, value = name.split("=", 1)
+        canonical = _NAMES.get(name.lower())
+        if canonical is None:
+            raise _unknown_option(token, name)
+        if canonical in found:
+            raise UsageError(f"`{_SPELLING[canonical]}` is given twice; keep one.")
+        if not value:
+            if position >= len(tokens):
+                raise UsageError(f"`{_SPELLING[canonical]}` needs a value; {_needs(canonical)}.")
+            value = tokens[position][0]
+            position += 1
+        parsed: str | int
+        if canonical == "ar":
+            parsed, rest = _ratio(value)
+        elif canonical == "size":
+            parsed, rest = _size(value)
+        else:
+            parsed, rest = _count(value, max_images)
+        found[canonical] = parsed
+        if rest:  # text glued after the value (16:9的图片): read it again as a token
+            tokens.insert(position, (rest, False))
+
+    prompt = _join(kept)
+    if not prompt:
+        raise UsageError("Say what to draw: a prompt, then any options.", empty_prompt=True)
+    return ParsedRequest(
+        prompt=prompt,
+        options=ImageOptions(
+            aspect_ratio=str(found.get("ar", DEFAULT_RATIO)),
+            size=str(found.get("size", DEFAULT_SIZE)),
+            count=int(found.get("n", 1)),
+        ),
+    )
+
+
+def _needs(option: str) -> str:
+    if option == "ar":
+        return _ratio_choices()
+    if option == "size":
+        return f"use one of {', '.join(SIZES)}"
+    return "use a number of images"
+
+
+def _join(kept: list[tuple[str, bool]]) -> str:
+    prompt = ""
+    for token, newline in kept:
+        if prompt:
+            prompt += "\n" if newline else " "
+        prompt += token
+    prompt = prompt.strip()
+    # A prompt that is one quoted chunk loses its quotes: they only protected it.
+    if len(prompt) >= 2 and len(kept) == 1 and prompt[0] + prompt[-1] in ('""', "“”", "「」"):
+        prompt = prompt[1:-1].strip()
+    return prompt

@@ -1,0 +1,168 @@
+"""The one frozen settings object, and the only reader of ``os.environ``.
+
+Every setting is read once at start-up; an invalid value stops the program
+with one line naming the variable and what it accepts.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+ENDPOINTS = {
+    "production": "https://gpt-i18n.byteintl.net/gpt/openapi/online/multimodal/crawl",
+    "office": "https://genai-sg-og.tiktok-row.org/gpt/openapi/online/multimodal/crawl",
+}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+T = TypeVar("T")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot can be configured with. Secrets are kept out of ``repr``."""
+
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_api_url: str = "https://slack.com/api/"
+    api_key: str | None = field(default=None, repr=False)
+    network: str = "production"
+    api_url: str | None = None
+    model: str = "nano-banana2"
+    concurrency: int = 4
+    min_interval: float = 1.0
+    max_images: int = 4
+    connect_timeout: float = 10.0
+    read_timeout: float = 300.0
+    max_attempts: int = 4
+    retry_within: float = 600.0
+    backoff: float = 2.0
+    db_path: Path = Path("data/banana.db")
+    host: str = "0.0.0.0"
+    port: int = 3000
+    log_level: str | None = None  # None: INFO when serving, ERROR for one-off generate
+
+    @property
+    def endpoint(self) -> str:
+        """The gateway URL without the key: ``BANANA_API_URL`` or the network's."""
+        return self.api_url or ENDPOINTS[self.network]
+
+    @property
+    def slack_configured(self) -> bool:
+        """True when Slack tokens are set, so a bare ``banana-bot`` should serve."""
+        return bool(self.slack_bot_token)
+
+    def require_api_key(self) -> str:
+        if not self.api_key:
+            raise SettingsError(
+                "set BANANA_API_KEY (in the environment or .env) to reach the image gateway"
+            )
+        return self.api_key
+
+    def require_slack(self) -> None:
+        """Check the tokens that ``serve`` needs for its mode (Socket Mode or HTTP)."""
+        missing = [] if self.slack_bot_token else ["SLACK_BOT_TOKEN"]
+        if not self.slack_app_token and not self.slack_signing_secret:
+            missing.append("SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode)")
+        if missing:
+            raise SettingsError("set " + " and ".join(missing) + " to run the Slack bot")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build the settings from ``environ`` (default: ``os.environ``).
+
+        Raises:
+            SettingsError: a value is invalid; the message names the variable.
+        """
+        env = _Reader(os.environ if environ is None else environ)
+        return cls(
+            slack_bot_token=env.text("SLACK_BOT_TOKEN"),
+            slack_signing_secret=env.text("SLACK_SIGNING_SECRET"),
+            slack_app_token=env.text("SLACK_APP_TOKEN"),
+            slack_api_url=env.url("SLACK_API_URL") or cls.slack_api_url,
+            api_key=env.text("BANANA_API_KEY"),
+            network=env.choice("BANANA_NETWORK", tuple(ENDPOINTS), cls.network),
+            api_url=env.url("BANANA_API_URL"),
+            model=env.text("BANANA_MODEL") or cls.model,
+            concurrency=env.number("BANANA_CONCURRENCY", int, cls.concurrency, minimum=1),
+            min_interval=env.number("BANANA_MIN_INTERVAL", float, cls.min_interval, minimum=0),
+            max_images=env.number("BANANA_MAX_IMAGES", int, cls.max_images, minimum=1),
+            connect_timeout=env.number(
+                "BANANA_CONNECT_TIMEOUT", float, cls.connect_timeout, minimum=0.1
+            ),
+            read_timeout=env.number("BANANA_TIMEOUT", float, cls.read_timeout, minimum=1),
+            max_attempts=env.number("BANANA_MAX_ATTEMPTS", int, cls.max_attempts, minimum=1),
+            retry_within=env.number("BANANA_RETRY_WITHIN", float, cls.retry_within, minimum=0),
+            backoff=env.number("BANANA_BACKOFF", float, cls.backoff, minimum=0),
+            db_path=Path(env.text("BANANA_DB") or cls.db_path),
+            host=env.text("HOST") or cls.host,
+            port=env.number("PORT", int, cls.port, minimum=0, maximum=65535),
+            log_level=env.optional_choice("LOG_LEVEL", LOG_LEVELS, fold=str.upper),
+        )
+
+
+class _Reader:
+    """Reads and validates single variables; blank counts as unset."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def text(self, name: str) -> str | None:
+        value = self._environ.get(name, "").strip()
+        return value or None
+
+    def url(self, name: str) -> str | None:
+        value = self.text(name)
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise SettingsError(f"{name} must be an http:// or https:// URL (got {value!r})")
+        return value
+
+    def choice(
+        self,
+        name: str,
+        choices: tuple[str, ...],
+        default: str,
+        fold: Callable[[str], str] = str.lower,
+    ) -> str:
+        value = self.text(name)
+        if value is None:
+            return default
+        if fold(value) not in choices:
+            raise SettingsError(f"{name} must be one of {', '.join(choices)} (got {value!r})")
+        return fold(value)
+
+    def optional_choice(
+        self, name: str, choices: tuple[str, ...], fold: Callable[[str], str]
+    ) -> str | None:
+        return self.choice(name, choices, "", fold) or None
+
+    def number(
+        self,
+        name: str,
+        kind: Callable[[str], T],
+        default: T,
+        *,
+        minimum: float,
+        maximum: float | None = None,
+    ) -> T:
+        value = self.text(name)
+        if value is None:
+            return default
+        noun = "a whole number" if kind is int else "a number"
+        bounds = f" from {minimum:g} to {maximum:g}" if maximum is not None else f" ≥ {minimum:g}"
+        try:
+            parsed = kind(value)
+        except ValueError:
+            raise SettingsError(f"{name} must be {noun}{bounds} (got {value!r})") from None
+        number = float(parsed)  # type: ignore[arg-type]
+        if number < minimum or (maximum is not None and number > maximum):
+            raise SettingsError(f"{name} must be {noun}{bounds} (got {value!r})")
+        return parsed

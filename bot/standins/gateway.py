@@ -1,0 +1,204 @@
+"""A stand-in for the image gateway: the seed's protocol, with fault modes.
+
+Each request takes the next mode from :meth:`GatewayStandIn.queue` (else the
+default mode); a prompt containing ``[standin:MODE]`` forces that mode, so
+processes that cannot reach the object (the bot under test, the sandbox's
+users) can still ask for a fault.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import re
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from bot.generation.model import PIXEL_SIZES, pixel_size
+from bot.preview import render_noise_png, render_preview
+
+PATH = "/gpt/openapi/online/multimodal/crawl"
+MODES = (
+    "ok",
+    "rate_limit",  # 429 with Retry-After
+    "server_error",  # 500
+    "unavailable",  # 503 "model is overloaded"
+    "slow",  # answers after ``slow_seconds``
+    "text_only",  # 200 with words and no image
+    "safety",  # 200, no image, finish_reason IMAGE_SAFETY
+    "code_error",  # 200 with code != 0
+    "error_object",  # 200 with {"error": {...}}
+    "not_json",
+    "bad_base64",
+    "not_image",  # valid base64 of bytes that are no image
+    "two_images",
+    "jpeg",
+    "no_data",  # choices at the top level, no data wrapper
+    "thought",  # an interim thought image before the final one
+    "noise",  # an incompressible PNG of the published size
+)
+_DIRECTIVE = re.compile(r"\[standin:([a-z_]+)\]")
+
+
+@dataclass
+class RecordedRequest:
+    logid: str
+    key: str
+    prompt: str
+    aspect_ratio: str
+    size: str
+    body: dict[str, Any]
+    mode: str
+    at: float = field(default_factory=time.monotonic)
+
+
+class GatewayStandIn:
+    def __init__(
+        self,
+        *,
+        api_key: str = "standin-key",
+        latency: float = 0.0,
+        slow_seconds: float = 5.0,
+        retry_after: int = 1,
+        default_mode: str = "ok",
+        label: str = "",
+    ) -> None:
+        self.api_key = api_key
+        self.latency = latency
+        self.slow_seconds = slow_seconds
+        self.retry_after = retry_after
+        self.default_mode = default_mode
+        self.label = label
+        self.requests: list[RecordedRequest] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._script: deque[str] = deque()
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    def queue(self, *modes: str) -> None:
+        """The next requests answer with these modes, in order."""
+        unknown = [m for m in modes if m not in MODES]
+        if unknown:
+            raise ValueError(f"unknown modes {unknown}; known: {MODES}")
+        self._script.extend(modes)
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=64 * 1024**2)
+        app.router.add_post(PATH, self._handle)
+        app.router.add_post("/_standin/queue", self._handle_queue)
+        return app
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve on ``host:port`` (0 = any free port); returns the endpoint URL."""
+        self._runner = web.AppRunner(self.app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://{host}:{bound}{PATH}"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _handle_queue(self, request: web.Request) -> web.Response:
+        self.queue(*await request.json())
+        return web.json_response({"ok": True})
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._answer(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
+        key = request.query.get("ak", "")
+        logid = request.headers.get("X-TT-LOGID", "")
+        try:
+            body = json.loads(await request.read())
+            prompt = body["messages"][0]["content"][0]["text"]
+            config = body["image_config"]
+            ratio, size = config["aspectRatio"], config["imageSize"]
+        except (ValueError, KeyError, IndexError, TypeError):
+            return web.json_response({"code": 400, "msg": "invalid request body"}, status=400)
+        directive = _DIRECTIVE.search(prompt)
+        mode = directive.group(1) if directive else None
+        if mode not in MODES:
+            mode = self._script.popleft() if self._script else self.default_mode
+        self.requests.append(RecordedRequest(logid, key, prompt, ratio, size, body, mode))
+
+        if key != self.api_key:
+            return web.json_response({"code": 401, "msg": "invalid ak"}, status=401)
+        if ratio not in PIXEL_SIZES or size not in ("1K", "2K") or not logid:
+            return web.json_response(
+                {"code": 400, "msg": f"invalid image_config {ratio!r} {size!r}"}, status=400
+            )
+        await asyncio.sleep(self.latency + (self.slow_seconds if mode == "slow" else 0))
+        return await self._reply(mode, prompt, ratio, size)
+
+    async def _reply(self, mode: str, prompt: str, ratio: str, size: str) -> web.StreamResponse:
+        if mode == "rate_limit":
+            return web.json_response(
+                {"code": 429, "msg": "capacity exhausted"},
+                status=429,
+                headers={"Retry-After": str(self.retry_after)},
+            )
+        if mode in ("server_error", "unavailable"):
+            status = 500 if mode == "server_error" else 503
+            return web.json_response({"code": status, "msg": "model is overloaded"}, status=status)
+        if mode == "not_json":
+            return web.Response(text="<html>502 Bad Gateway</html>", content_type="text/html")
+        if mode == "code_error":
+            return web.json_response({"code": -1013, "msg": "Provided image is not valid"})
+        if mode == "error_object":
+            return web.json_response({"error": {"code": 500, "message": "internal error"}})
+        contents: list[dict[str, Any]] = [{"type": "text", "text": "好的，为你生成图片。"}]
+        finish = "stop"
+        if mode == "text_only":
+            contents = [{"type": "text", "text": "I can't draw that, but I can describe it."}]
+        elif mode == "safety":
+            contents, finish = [], "IMAGE_SAFETY"
+        elif mode == "bad_base64":
+            contents.append(_inline("image/png", "this is not base64!!"))
+        elif mode == "not_image":
+            contents.append(_inline("image/png", base64.b64encode(b"plain text").decode()))
+        else:
+            images = await asyncio.to_thread(self._images, mode, prompt, ratio, size)
+            if mode == "thought":
+                thought = _inline("image/png", images[0][1])
+                contents.append({**thought, "thought": True})
+            contents.extend(_inline(mime, data) for mime, data in images)
+        choices = [{"finish_reason": finish, "message": {"multimodal_contents": contents}}]
+        envelope: dict[str, Any] = {"code": 0, "msg": "success"}
+        if mode == "no_data":
+            envelope["choices"] = choices
+        else:
+            envelope["data"] = {"choices": choices}
+        return web.json_response(envelope)
+
+    def _images(self, mode: str, prompt: str, ratio: str, size: str) -> list[tuple[str, str]]:
+        if mode == "noise":
+            png = render_noise_png(*pixel_size(ratio, size))
+            return [("image/png", base64.b64encode(png).decode())]
+        shown = _DIRECTIVE.sub("", prompt).strip()
+        image_format, mime = ("JPEG", "image/jpeg") if mode == "jpeg" else ("PNG", "image/png")
+        data = render_preview(shown, ratio, size, image_format, self.label)
+        images = [(mime, base64.b64encode(data).decode())]
+        if mode == "two_images":
+            second = render_preview(shown + " (2)", ratio, size, image_format, self.label)
+            images.append((mime, base64.b64encode(second).decode()))
+        return images
+
+
+def _inline(mime: str, data: str) -> dict[str, Any]:
+    return {"type": "inline_data", "inline_data": {"mime_type": mime, "data": data}}

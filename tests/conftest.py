@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.generation import GenerationClient, Pacer, RetryPolicy
+from bot.standins.gateway import GatewayStandIn
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_KEY = "test-gateway-key-5f2a9c"
+
+
+@pytest.fixture
+async def gateway() -> AsyncIterator[GatewayStandIn]:
+    standin = GatewayStandIn(api_key=TEST_KEY, slow_seconds=2.0)
+    await standin.start()
+    yield standin
+    await standin.stop()
+
+
+@pytest.fixture
+async def make_client(
+    gateway: GatewayStandIn,
+) -> AsyncIterator[Callable[..., GenerationClient]]:
+    """Clients against the stand-in with fast retries; all closed at the end."""
+    opened: list[httpx.AsyncClient] = []
+
+    def make(
+        *,
+        key: str = TEST_KEY,
+        concurrency: int = 4,
+        min_interval: float = 0.0,
+        read_timeout: float = 10.0,
+        max_attempts: int = 3,
+        within: float = 30.0,
+    ) -> GenerationClient:
+        http = httpx.AsyncClient(timeout=httpx.Timeout(read_timeout, connect=2.0))
+        opened.append(http)
+        return GenerationClient(
+            http,
+            endpoint=gateway.url,
+            api_key=key,
+            model="nano-banana2",
+            pacer=Pacer(concurrency, min_interval),
+            retry=RetryPolicy(max_attempts=max_attempts, within=within, backoff=0.05),
+        )
+
+    yield make
+    for http in opened:
+        await http.aclose()
+
+
+@dataclass
+class Finished:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The machine's environment without any bot setting, plus ``extra``."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("BANANA_", "SLACK_")) and k not in ("HOST", "PORT", "LOG_LEVEL")
+    }
+    env.update(extra)
+    return env
+
+
+async def run_cli(*args: str, env: dict[str, str], cwd: Path, limit: float = 60) -> Finished:
+    """Run ``python -m bot`` as a real process while the test's event loop keeps serving."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        env=env,
+        cwd=cwd,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), limit)
+    assert process.returncode is not None
+    return Finished(process.returncode, stdout.decode(), stderr.decode())

@@ -1,0 +1,62 @@
+from pathlib import Path
+
+import pytest
+
+from bot.settings import ENDPOINTS, Settings, SettingsError
+
+
+def test_defaults_follow_the_contract() -> None:
+    settings = Settings.from_env({})
+    assert settings.endpoint == ENDPOINTS["production"]
+    assert settings.model == "nano-banana2"
+    assert (settings.concurrency, settings.min_interval, settings.port) == (4, 1.0, 3000)
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.db_path == Path("data/banana.db")
+    assert not settings.slack_configured
+
+
+def test_network_and_url_override() -> None:
+    assert Settings.from_env({"BANANA_NETWORK": "Office"}).endpoint == ENDPOINTS["office"]
+    custom = Settings.from_env({"BANANA_NETWORK": "office", "BANANA_API_URL": "http://x/y"})
+    assert custom.endpoint == "http://x/y"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("BANANA_NETWORK", "foo", "BANANA_NETWORK must be one of production, office"),
+        ("PORT", "abc", "PORT must be a whole number from 0 to 65535"),
+        ("PORT", "70000", "PORT must be a whole number from 0 to 65535"),
+        ("BANANA_CONCURRENCY", "0", "BANANA_CONCURRENCY must be a whole number ≥ 1"),
+        ("BANANA_MIN_INTERVAL", "-1", "BANANA_MIN_INTERVAL must be a number ≥ 0"),
+        ("BANANA_API_URL", "ftp://x", "BANANA_API_URL must be an http:// or https:// URL"),
+        ("LOG_LEVEL", "loud", "LOG_LEVEL must be one of DEBUG"),
+    ],
+)
+def test_invalid_values_name_the_variable(name: str, value: str, expected: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({name: value})
+    assert str(caught.value).startswith(expected)
+    assert "\n" not in str(caught.value)
+
+
+def test_secrets_stay_out_of_repr() -> None:
+    settings = Settings.from_env({"BANANA_API_KEY": "k-secret-1", "SLACK_BOT_TOKEN": "t-secret-2"})
+    assert "k-secret-1" not in repr(settings)
+    assert "t-secret-2" not in repr(settings)
+
+
+def test_frozen() -> None:
+    settings = Settings.from_env({})
+    with pytest.raises(AttributeError):
+        settings.port = 1  # type: ignore[misc]
+
+
+def test_missing_secrets_are_named() -> None:
+    settings = Settings.from_env({})
+    with pytest.raises(SettingsError, match="BANANA_API_KEY"):
+        settings.require_api_key()
+    with pytest.raises(SettingsError, match="SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET"):
+        settings.require_slack()
+    socket = Settings.from_env({"SLACK_BOT_TOKEN": "a", "SLACK_APP_TOKEN": "b"})
+    socket.require_slack()
