@@ -1,12 +1,104 @@
-"""Placeholder until the server entry point lands (replaced in this change)."""
+"""``banana-bot serve``: the Slack bot, in Socket Mode or over HTTP.
+
+Owns the process: shared clients, the job runner, the health endpoint, and
+an orderly shutdown on SIGTERM/SIGINT.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import signal
 import sys
 
-from bot.settings import Settings
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_sdk.errors import SlackClientError
+
+from bot.generation.factory import open_generation_client
+from bot.jobs import JobRunner
+from bot.settings import Settings, SettingsError
+from bot.slack.app import EVENTS_PATH, build_bolt_app, build_web_app
+from bot.slack.client import create_web_client
+from bot.slack.dedupe import DeliveryMemory
+from bot.slack.listeners import Listeners
+from bot.slack.writer import SlackWriter
+
+logger = logging.getLogger(__name__)
 
 
 def run_serve(settings: Settings) -> int:
-    print("banana-bot: 'server' is not available yet", file=sys.stderr)
-    return 1
+    try:
+        settings.require_slack()
+        settings.require_api_key()
+    except SettingsError as exc:
+        print(f"banana-bot serve: {exc}", file=sys.stderr)
+        return 1
+    return asyncio.run(serve(settings))
+
+
+async def serve(settings: Settings) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+
+    async with aiohttp.ClientSession() as session, open_generation_client(settings) as generator:
+        client = create_web_client(settings, session)
+        try:
+            identity = await client.auth_test()
+        except SlackClientError as exc:
+            logger.error(
+                "Slack rejected SLACK_BOT_TOKEN or is unreachable (%s); check the token "
+                "and SLACK_API_URL",
+                exc,
+            )
+            return 1
+        writer = SlackWriter(client, session)
+        runner = JobRunner(generator, writer)
+        bolt = build_bolt_app(settings, client)
+        Listeners(
+            runner=runner, writer=writer, memory=DeliveryMemory(), max_images=settings.max_images
+        ).register(bolt)
+
+        socket: AsyncSocketModeHandler | None = None
+        if settings.slack_app_token:
+            socket = AsyncSocketModeHandler(bolt, settings.slack_app_token, web_client=client)
+            handler = socket
+
+            async def health() -> bool:
+                return await handler.client.is_connected()
+
+            web_app = build_web_app(None, health)
+        else:
+
+            async def health() -> bool:
+                return runner.accepting
+
+            web_app = build_web_app(bolt, health)
+
+        web_runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
+        await web_runner.setup()
+        site = web.TCPSite(web_runner, settings.host, settings.port)
+        await site.start()
+        if socket is not None:
+            await socket.connect_async()  # type: ignore[no-untyped-call]
+        mode = "Socket Mode" if socket else f"HTTP on {EVENTS_PATH}"
+        logger.info(
+            "banana-bot serving as %s (%s); health on http://%s:%d/healthz",
+            identity.get("user"),
+            mode,
+            settings.host,
+            settings.port,
+        )
+        await stop.wait()
+
+        logger.info("shutting down: finishing %d running job(s)", runner.active)
+        runner.accepting = False
+        if socket is not None:
+            await socket.close_async()  # type: ignore[no-untyped-call]
+        await runner.close(settings.shutdown_grace)
+        await web_runner.cleanup()
+    logger.info("stopped")
+    return 0

@@ -45,6 +45,7 @@ class Settings:
     max_attempts: int = 4
     retry_within: float = 600.0
     backoff: float = 2.0
+    shutdown_grace: float = 8.0
     db_path: Path = Path("data/banana.db")
     host: str = "0.0.0.0"
     port: int = 3000
@@ -102,6 +103,9 @@ class Settings:
             max_attempts=env.number("BANANA_MAX_ATTEMPTS", int, cls.max_attempts, minimum=1),
             retry_within=env.number("BANANA_RETRY_WITHIN", float, cls.retry_within, minimum=0),
             backoff=env.number("BANANA_BACKOFF", float, cls.backoff, minimum=0),
+            shutdown_grace=env.number(
+                "BANANA_SHUTDOWN_GRACE", float, cls.shutdown_grace, minimum=0
+            ),
             db_path=Path(env.text("BANANA_DB") or cls.db_path),
             host=env.text("HOST") or cls.host,
             port=env.number("PORT", int, cls.port, minimum=0, maximum=65535),

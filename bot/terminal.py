@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import sys
 import time
 from pathlib import Path
 
 from bot.generation import Generation, GenerationClient, GenerationError, ImageRequest
 from bot.generation.factory import open_generation_client
+from bot.generation.images import file_stem
 from bot.messages import cli_failure_text
 from bot.options import ParsedRequest, UsageError, parse_request
 from bot.settings import Settings, SettingsError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
-
-
-def file_stem(prompt: str, limit: int = 48) -> str:
-    """A readable file name from the prompt: letters (any script) and digits, dashed."""
-    stem = re.sub(r"[^\w]+", "-", prompt.lower()).strip("-_")
-    return stem[:limit].rstrip("-_") or "image"
 
 
 def _free_path(folder: Path, stem: str, extension: str) -> Path:

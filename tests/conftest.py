@@ -12,6 +12,7 @@ import pytest
 
 from bot.generation import GenerationClient, Pacer, RetryPolicy
 from bot.standins.gateway import GatewayStandIn
+from bot.standins.slack import SlackStandIn
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_KEY = "test-gateway-key-5f2a9c"
@@ -20,6 +21,16 @@ TEST_KEY = "test-gateway-key-5f2a9c"
 @pytest.fixture
 async def gateway() -> AsyncIterator[GatewayStandIn]:
     standin = GatewayStandIn(api_key=TEST_KEY, slow_seconds=2.0)
+    await standin.start()
+    yield standin
+    await standin.stop()
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[SlackStandIn]:
+    from tests.harness import APP_TOKEN, BOT_TOKEN
+
+    standin = SlackStandIn(bot_token=BOT_TOKEN, app_token=APP_TOKEN)
     await standin.start()
     yield standin
     await standin.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
@@ -44,3 +45,9 @@ def identify(data: bytes) -> GeneratedImage:
     if mime not in _EXTENSIONS:
         raise NotAnImage(f"unsupported image format {mime or 'unknown'}")
     return GeneratedImage(data=data, mime_type=mime, width=width, height=height)
+
+
+def file_stem(prompt: str, limit: int = 48) -> str:
+    """A readable file name from the prompt: letters (any script) and digits, dashed."""
+    stem = re.sub(r"[^\w]+", "-", prompt.lower()).strip("-_")
+    return stem[:limit].rstrip("-_") or "image"

@@ -1,0 +1,1 @@
+"""Everything that speaks Slack: the client, the writer, listeners and the app."""

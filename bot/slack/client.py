@@ -1,0 +1,28 @@
+"""The Slack Web API client: one per process, on a shared aiohttp session,
+retrying connection errors, 429s (honouring Retry-After) and 5xx."""
+
+from __future__ import annotations
+
+import aiohttp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.settings import Settings
+
+
+def create_web_client(settings: Settings, session: aiohttp.ClientSession) -> AsyncWebClient:
+    return AsyncWebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        session=session,
+        timeout=120,  # uploads of 2K images are megabytes
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )

@@ -1,0 +1,265 @@
+"""The one module that writes to Slack: status lines, reactions, uploads,
+ephemeral notes and ``response_url`` replies, with the fallbacks for places
+the bot cannot post (join public channels, else the requester's DM)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import messages
+from bot.generation.images import GeneratedImage, file_stem
+
+if TYPE_CHECKING:
+    from bot.jobs import Job
+
+logger = logging.getLogger(__name__)
+
+REACTION_WORKING = "hourglass_flowing_sand"
+REACTION_DONE = "white_check_mark"
+REACTION_FAILED = "x"
+_UNREACHABLE = ("not_in_channel", "channel_not_found", "is_archived")
+
+
+class DeliveryError(Exception):
+    """Slack refused or could not take something the bot had to post."""
+
+
+@dataclass
+class Place:
+    """Where a job's status line lives and where its result goes."""
+
+    channel: str
+    thread_ts: str | None  # None: the result goes top level (slash commands)
+    status_ts: str
+    shown: str = ""
+    last_edit: float = 0.0
+    moved_to_dm: bool = False
+
+
+def _error_code(exc: SlackClientError) -> str:
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error", ""))
+    return ""
+
+
+class SlackWriter:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        session: aiohttp.ClientSession,
+        *,
+        min_edit_gap: float = 3.0,
+    ) -> None:
+        self._client = client
+        self._session = session
+        self._min_edit_gap = min_edit_gap
+
+    # ---- a job's life ------------------------------------------------------------
+    async def open(self, job: Job, status: str) -> Place:
+        """Post the job's status line (and the working reaction).
+
+        Raises:
+            DeliveryError: nowhere to post, not even the requester's DM.
+        """
+        thread = job.reply_thread if job.source != "command" else None
+        channel, moved = job.channel, False
+        try:
+            ts = await self._post_with_join(channel, status, thread)
+        except SlackClientError as exc:
+            if _error_code(exc) not in _UNREACHABLE:
+                raise DeliveryError(f"could not post the status: {exc}") from exc
+            channel, thread, moved = await self._move_to_dm(job), None, True
+            ts = await self._post(channel, status, None)
+        if job.request_ts:
+            await self._react(job.channel, job.request_ts, add=REACTION_WORKING)
+        return Place(
+            channel, thread, ts, shown=status, last_edit=time.monotonic(), moved_to_dm=moved
+        )
+
+    async def show(self, place: Place, text: str, *, final: bool = False) -> None:
+        """Edit the status line, at most once per ``min_edit_gap`` seconds.
+
+        A non-final edit inside the gap is skipped (the next tick carries the
+        newer state); a final one waits for the gap.
+        """
+        if text == place.shown:
+            return
+        wait = place.last_edit + self._min_edit_gap - time.monotonic()
+        if wait > 0:
+            if not final:
+                return
+            await asyncio.sleep(wait)
+        try:
+            await self._client.chat_update(channel=place.channel, ts=place.status_ts, text=text)
+        except SlackClientError as exc:
+            if final:
+                raise DeliveryError(f"could not update the status: {exc}") from exc
+            logger.warning("status edit failed: %s", exc)
+            return
+        place.shown, place.last_edit = text, time.monotonic()
+
+    async def deliver(
+        self, job: Job, place: Place, images: Sequence[GeneratedImage], comment: str
+    ) -> None:
+        """Upload all images in one go, then retire the status line.
+
+        Raises:
+            DeliveryError: the upload failed, even after the DM fallback.
+        """
+        uploads = _file_uploads(job.prompt, images)
+        try:
+            await self._upload(place.channel, place.thread_ts, uploads, comment)
+        except SlackClientError as exc:
+            if _error_code(exc) not in _UNREACHABLE or place.moved_to_dm:
+                raise DeliveryError(str(exc)) from exc
+            dm = await self._move_to_dm(job)
+            try:
+                await self._upload(dm, None, uploads, comment)
+            except SlackClientError as again:
+                raise DeliveryError(str(again)) from again
+        await self._retire_status(place)
+        if job.request_ts:
+            await self._react(job.channel, job.request_ts, REACTION_DONE, REACTION_WORKING)
+
+    async def fail(self, job: Job, place: Place, text: str) -> None:
+        """Show the failure on the status line (and the failed reaction).
+
+        Raises:
+            DeliveryError: the failure could not be shown anywhere.
+        """
+        try:
+            await self.show(place, text, final=True)
+        except DeliveryError:
+            if not job.response_url:
+                raise
+            await self.respond(job.response_url, text)
+        if job.request_ts:
+            await self._react(job.channel, job.request_ts, REACTION_FAILED, REACTION_WORKING)
+
+    # ---- short answers from handlers -----------------------------------------------
+    async def respond(self, response_url: str, text: str) -> None:
+        """An ephemeral reply through a slash command's ``response_url``.
+
+        Raises:
+            DeliveryError: Slack did not take it.
+        """
+        body = {"response_type": "ephemeral", "text": text}
+        try:
+            async with self._session.post(response_url, json=body) as response:
+                if response.status != 200:
+                    raise DeliveryError(f"response_url answered {response.status}")
+        except aiohttp.ClientError as exc:
+            raise DeliveryError(f"response_url failed: {exc}") from exc
+
+    async def reply(self, channel: str, thread_ts: str | None, text: str) -> None:
+        """A short visible reply in a thread (usage, errors in DMs)."""
+        try:
+            await self._post(channel, text, thread_ts)
+        except SlackClientError:
+            logger.exception("could not reply in %s", channel)
+
+    async def whisper(self, channel: str, user: str, thread_ts: str | None, text: str) -> None:
+        """An ephemeral note to one user (usage errors after a mention)."""
+        try:
+            await self._client.chat_postEphemeral(
+                channel=channel, user=user, text=text, thread_ts=thread_ts
+            )
+        except SlackClientError:
+            logger.exception("could not send an ephemeral note in %s", channel)
+
+    # ---- plumbing --------------------------------------------------------------------
+    async def _post(self, channel: str, text: str, thread_ts: str | None) -> str:
+        response = await self._client.chat_postMessage(
+            channel=channel, text=text, thread_ts=thread_ts, unfurl_links=False
+        )
+        return str(response["ts"])
+
+    async def _post_with_join(self, channel: str, text: str, thread_ts: str | None) -> str:
+        try:
+            return await self._post(channel, text, thread_ts)
+        except SlackApiError as exc:
+            if _error_code(exc) != "not_in_channel" or not await self._join(channel):
+                raise
+            return await self._post(channel, text, thread_ts)
+
+    async def _join(self, channel: str) -> bool:
+        try:
+            await self._client.conversations_join(channel=channel)
+        except SlackClientError as exc:
+            logger.info("could not join %s: %s", channel, exc)
+            return False
+        logger.info("joined %s to post there", channel)
+        return True
+
+    async def _move_to_dm(self, job: Job) -> str:
+        """Open the requester's DM with the bot and tell them, ephemerally, why."""
+        try:
+            response = await self._client.conversations_open(users=job.user)
+        except SlackClientError as exc:
+            raise DeliveryError(f"could not open a DM with {job.user}: {exc}") from exc
+        channel: dict[str, Any] = response["channel"]
+        if job.response_url:
+            try:
+                await self.respond(job.response_url, messages.MOVED_TO_DM_TEXT)
+            except DeliveryError:
+                logger.warning("could not tell %s that the image goes to their DM", job.user)
+        return str(channel["id"])
+
+    async def _upload(
+        self,
+        channel: str,
+        thread_ts: str | None,
+        uploads: list[dict[str, Any]],
+        comment: str,
+    ) -> None:
+        try:
+            await self._client.files_upload_v2(
+                file_uploads=uploads, channel=channel, thread_ts=thread_ts, initial_comment=comment
+            )
+        except SlackApiError as exc:
+            if _error_code(exc) != "not_in_channel" or not await self._join(channel):
+                raise
+            await self._client.files_upload_v2(
+                file_uploads=uploads, channel=channel, thread_ts=thread_ts, initial_comment=comment
+            )
+
+    async def _retire_status(self, place: Place) -> None:
+        """The result now says everything the status line said."""
+        try:
+            await self._client.chat_delete(channel=place.channel, ts=place.status_ts)
+        except SlackClientError as exc:
+            logger.warning("could not remove the status line: %s", exc)
+
+    async def _react(self, channel: str, ts: str, add: str, remove: str | None = None) -> None:
+        """Reactions are decoration: a failure is logged, never fatal."""
+        try:
+            if remove:
+                await self._client.reactions_remove(channel=channel, timestamp=ts, name=remove)
+            await self._client.reactions_add(channel=channel, timestamp=ts, name=add)
+        except SlackClientError as exc:
+            logger.warning("reaction %s on %s failed: %s", add, ts, exc)
+
+
+def _file_uploads(prompt: str, images: Sequence[GeneratedImage]) -> list[dict[str, Any]]:
+    stem = file_stem(prompt)
+    title = prompt if len(prompt) <= 80 else prompt[:79] + "…"
+    return [
+        {
+            "content": image.data,
+            "filename": f"{stem}-{index}.{image.extension}"
+            if len(images) > 1
+            else f"{stem}.{image.extension}",
+            "title": title,
+            "alt_txt": prompt[:1000],
+        }
+        for index, image in enumerate(images, 1)
+    ]

@@ -1,0 +1,470 @@
+"""A stand-in for the Slack Web API, the file upload URL, ``response_url`` and
+Socket Mode, speaking Slack's wire formats over real HTTP.
+
+It keeps a small model of the workspace (conversations, messages, threads,
+reactions, files, ephemerals) and records every call, so tests and the
+sandbox can see exactly what reached "Slack". Arguments are accepted as
+query string, form or JSON, like Slack. Faults are queued per method.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+BOT_USER = "UBANANA"
+BOT_ID = "BBANANA"
+TEAM = "T0000BANANA"
+Listener = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Conversation:
+    id: str
+    name: str
+    kind: str = "public"  # public | private | im
+    member: bool = True  # is the bot a member
+    user: str | None = None  # the other side of an im
+
+
+@dataclass
+class Message:
+    channel: str
+    ts: str
+    user: str
+    text: str
+    thread_ts: str | None = None
+    blocks: list[Any] = field(default_factory=list)
+    files: list[dict[str, Any]] = field(default_factory=list)
+    reactions: dict[str, set[str]] = field(default_factory=dict)
+    ephemeral_to: str | None = None
+    deleted: bool = False
+    edits: int = 0
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "channel": self.channel,
+            "ts": self.ts,
+            "user": self.user,
+            "text": self.text,
+            "thread_ts": self.thread_ts,
+            "blocks": self.blocks,
+            "files": self.files,
+            "reactions": {k: sorted(v) for k, v in self.reactions.items() if v},
+            "ephemeral_to": self.ephemeral_to,
+            "deleted": self.deleted,
+        }
+
+
+class SlackStandIn:
+    def __init__(self, *, bot_token: str = "xoxb-standin", app_token: str = "xapp-standin"):
+        self.bot_token = bot_token
+        self.app_token = app_token
+        self.calls: list[Call] = []
+        self.conversations: dict[str, Conversation] = {}
+        self.messages: list[Message] = []
+        self.uploads: dict[str, dict[str, Any]] = {}
+        self.responses: list[dict[str, Any]] = []  # posts to response_url
+        self.listeners: list[Listener] = []
+        self._faults: dict[str, deque[str]] = defaultdict(deque)
+        self._clock = itertools.count(1)
+        self._ids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self._sockets: set[web.WebSocketResponse] = set()
+        self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self.socket_connected = asyncio.Event()
+        self.base = ""
+        self.add_conversation("C0GENERAL", "general")
+
+    # ---- the workspace model ------------------------------------------------
+    def add_conversation(
+        self, id: str, name: str, kind: str = "public", *, member: bool = True, user: str = ""
+    ) -> Conversation:
+        conversation = Conversation(id, name, kind, member, user or None)
+        self.conversations[id] = conversation
+        return conversation
+
+    def next_ts(self) -> str:
+        return f"{int(time.time())}.{next(self._clock):06d}"
+
+    def add_user_message(
+        self, channel: str, user: str, text: str, thread_ts: str | None = None
+    ) -> Message:
+        """A message typed by a person (the sandbox and tests call this)."""
+        message = Message(channel, self.next_ts(), user, text, thread_ts)
+        self.messages.append(message)
+        self._notify("message", message.view())
+        return message
+
+    def visible(self, channel: str | None = None) -> list[Message]:
+        return [
+            m
+            for m in self.messages
+            if not m.deleted and m.ephemeral_to is None and channel in (None, m.channel)
+        ]
+
+    def ephemerals(self, user: str | None = None) -> list[Message]:
+        return [m for m in self.messages if m.ephemeral_to and user in (None, m.ephemeral_to)]
+
+    def find(self, channel: str, ts: str) -> Message | None:
+        for message in self.messages:
+            if message.channel == channel and message.ts == ts:
+                return message
+        return None
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def fail(self, method: str, *errors: str) -> None:
+        """The next calls of ``method`` fail with these errors (``ratelimited`` → HTTP 429)."""
+        self._faults[method].extend(errors)
+
+    def _notify(self, kind: str, data: dict[str, Any]) -> None:
+        for listener in list(self.listeners):
+            listener(kind, data)
+
+    # ---- serving ------------------------------------------------------------
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=256 * 1024**2)
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_post("/response/{ref}", self._response_url)
+        app.router.add_get("/socket", self._socket)
+        app.router.add_get("/files/{file_id}/{name}", self._file)
+        return app
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve; returns the Web API base URL (``.../api/``), as ``SLACK_API_URL`` takes it."""
+        self._runner = web.AppRunner(self.app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base = f"http://{host}:{bound}"
+        return self.api_url
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base}/api/"
+
+    def response_url(self, ref: str) -> str:
+        return f"{self.base}/response/{ref}"
+
+    async def stop(self) -> None:
+        for socket in list(self._sockets):
+            await socket.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # ---- Web API --------------------------------------------------------------
+    async def _arguments(self, request: web.Request) -> dict[str, Any]:
+        args: dict[str, Any] = dict(request.query)
+        if request.method == "POST" and request.can_read_body:
+            if request.content_type == "application/json":
+                body = await request.json()
+                if isinstance(body, dict):
+                    args.update(body)
+            else:
+                args.update(dict(await request.post()))
+        return args
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await self._arguments(request)
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        token = token or str(args.pop("token", ""))
+        self.calls.append(Call(method, args))
+        if self._faults[method]:
+            error = self._faults[method].popleft()
+            if error == "ratelimited":
+                return web.json_response(
+                    {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
+                )
+            if error == "server_error":
+                return web.Response(status=503, text="service unavailable")
+            return web.json_response({"ok": False, "error": error})
+        expected = self.app_token if method == "apps.connections.open" else self.bot_token
+        if token != expected:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        if handler is None:
+            return web.json_response({"ok": False, "error": "unknown_method"})
+        try:
+            result: dict[str, Any] = handler(args)
+        except _Error as exc:
+            return web.json_response({"ok": False, "error": str(exc)})
+        return web.json_response({"ok": True, **result})
+
+    def _writable(self, channel: str) -> Conversation:
+        conversation = self.conversations.get(channel)
+        if conversation is None or (conversation.kind != "public" and not conversation.member):
+            raise _Error("channel_not_found")
+        if not conversation.member:
+            raise _Error("not_in_channel")
+        return conversation
+
+    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "user_id": BOT_USER,
+            "bot_id": BOT_ID,
+            "team_id": TEAM,
+            "user": "banana",
+            "team": "Banana Sandbox",
+            "url": f"{self.base}/",
+        }
+
+    def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel", ""))
+        self._writable(channel)
+        message = Message(
+            channel,
+            self.next_ts(),
+            BOT_USER,
+            str(args.get("text", "")),
+            _thread(args),
+            _blocks(args),
+        )
+        self.messages.append(message)
+        self._notify("message", message.view())
+        return {"channel": channel, "ts": message.ts, "message": message.view()}
+
+    def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel", ""))
+        self._writable(channel)
+        message = Message(
+            channel,
+            self.next_ts(),
+            BOT_USER,
+            str(args.get("text", "")),
+            _thread(args),
+            _blocks(args),
+            ephemeral_to=str(args.get("user", "")),
+        )
+        self.messages.append(message)
+        self._notify("message", message.view())
+        return {"message_ts": message.ts}
+
+    def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        message = self._existing(args)
+        message.text = str(args.get("text", message.text))
+        message.blocks = _blocks(args) or message.blocks
+        message.edits += 1
+        self._notify("update", message.view())
+        return {"channel": message.channel, "ts": message.ts, "text": message.text}
+
+    def _chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        message = self._existing(args)
+        message.deleted = True
+        self._notify("delete", message.view())
+        return {"channel": message.channel, "ts": message.ts}
+
+    def _existing(self, args: dict[str, Any]) -> Message:
+        timestamp = str(args.get("ts") or args.get("timestamp") or "")
+        message = self.find(str(args.get("channel", "")), timestamp)
+        if message is None or message.deleted:
+            raise _Error("message_not_found")
+        return message
+
+    def _reactions_add(self, args: dict[str, Any]) -> dict[str, Any]:
+        message = self._existing(args)
+        users = message.reactions.setdefault(str(args.get("name")), set())
+        if BOT_USER in users:
+            raise _Error("already_reacted")
+        users.add(BOT_USER)
+        self._notify("update", message.view())
+        return {}
+
+    def _reactions_remove(self, args: dict[str, Any]) -> dict[str, Any]:
+        message = self._existing(args)
+        users = message.reactions.get(str(args.get("name")), set())
+        if BOT_USER not in users:
+            raise _Error("no_reaction")
+        users.discard(BOT_USER)
+        self._notify("update", message.view())
+        return {}
+
+    def _conversations_join(self, args: dict[str, Any]) -> dict[str, Any]:
+        conversation = self.conversations.get(str(args.get("channel", "")))
+        if conversation is None or conversation.kind != "public":
+            raise _Error(
+                "channel_not_found"
+                if conversation is None
+                else "method_not_supported_for_channel_type"
+            )
+        conversation.member = True
+        return {"channel": {"id": conversation.id, "name": conversation.name}}
+
+    def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = str(args.get("users", ""))
+        if not user or "," in user:
+            raise _Error("invalid_arguments")
+        for conversation in self.conversations.values():
+            if conversation.kind == "im" and conversation.user == user:
+                return {"channel": {"id": conversation.id}}
+        conversation = self.add_conversation(f"D{next(self._ids):06d}{user}", user, "im", user=user)
+        return {"channel": {"id": conversation.id}}
+
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"url": self.base.replace("http://", "ws://") + "/socket"}
+
+    # ---- files ------------------------------------------------------------------
+    def _files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        filename, length = args.get("filename"), args.get("length")
+        if not filename or not str(length or "").isdigit():
+            raise _Error("invalid_arguments")
+        file_id = f"F{next(self._ids):08d}"
+        self.uploads[file_id] = {"filename": filename, "length": int(str(length)), "data": None}
+        return {"upload_url": f"{self.base}/upload/{file_id}", "file_id": file_id}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        data = await request.read()
+        self.calls.append(Call("upload", {"file_id": file_id, "length": len(data)}))
+        if self._faults["upload"]:
+            self._faults["upload"].popleft()
+            return web.Response(status=500, text="upload failed")
+        upload = self.uploads.get(file_id)
+        if upload is None:
+            return web.Response(status=404, text="unknown upload")
+        if "Authorization" in request.headers:
+            return web.Response(status=400, text="the upload URL takes no auth header")
+        upload["data"] = data
+        return web.Response(text=f"OK - {len(data)}")
+
+    def _files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        files = args.get("files")
+        entries = json.loads(files) if isinstance(files, str) else files
+        if not isinstance(entries, list) or not entries:
+            raise _Error("invalid_arguments")
+        channel = args.get("channel_id") or args.get("channels")
+        if channel:
+            self._writable(str(channel))
+        shared: list[dict[str, Any]] = []
+        for entry in entries:
+            upload = self.uploads.get(str(entry.get("id")))
+            if upload is None or upload["data"] is None:
+                raise _Error("file_not_found")
+            name = upload["filename"]
+            shared.append(
+                {
+                    "id": entry["id"],
+                    "name": name,
+                    "title": entry.get("title") or name,
+                    "size": len(upload["data"]),
+                    "url_private": f"{self.base}/files/{entry['id']}/{name}",
+                }
+            )
+        if channel:
+            message = Message(
+                str(channel),
+                self.next_ts(),
+                BOT_USER,
+                str(args.get("initial_comment") or ""),
+                _thread(args),
+                files=shared,
+            )
+            self.messages.append(message)
+            self._notify("message", message.view())
+        return {"files": shared}
+
+    async def _file(self, request: web.Request) -> web.Response:
+        upload = self.uploads.get(request.match_info["file_id"])
+        if upload is None or upload["data"] is None:
+            return web.Response(status=404)
+        return web.Response(body=upload["data"], content_type=_mime(upload["filename"]))
+
+    # ---- response_url -------------------------------------------------------------
+    async def _response_url(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        ref = request.match_info["ref"]
+        self.calls.append(Call("response_url", {"ref": ref, **body}))
+        self.responses.append({"ref": ref, **body})
+        self._notify("response", {"ref": ref, **body})
+        return web.Response(text="ok")
+
+    # ---- Socket Mode ----------------------------------------------------------------
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self._sockets.add(socket)
+        await socket.send_json(
+            {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0BANANA"}}
+        )
+        self.socket_connected.set()
+        try:
+            async for frame in socket:
+                if frame.type != WSMsgType.TEXT:
+                    continue
+                ack = json.loads(frame.data)
+                future = self._acks.pop(str(ack.get("envelope_id")), None)
+                if future is not None and not future.done():
+                    future.set_result(ack)
+        finally:
+            self._sockets.discard(socket)
+            if not self._sockets:
+                self.socket_connected.clear()
+        return socket
+
+    async def send_envelope(
+        self, kind: str, payload: dict[str, Any], *, retry_attempt: int = 0, limit: float = 5
+    ) -> dict[str, Any]:
+        """Push one Socket Mode envelope and wait for the app's ack."""
+        await asyncio.wait_for(self.socket_connected.wait(), limit)
+        envelope_id = f"env-{next(self._ids)}"
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._acks[envelope_id] = future
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": kind != "events_api",
+            "retry_attempt": retry_attempt,
+            "retry_reason": "timeout" if retry_attempt else "",
+        }
+        socket = next(iter(self._sockets))
+        await socket.send_json(envelope)
+        return await asyncio.wait_for(future, limit)
+
+    async def drop_sockets(self) -> None:
+        for socket in list(self._sockets):
+            await socket.close()
+
+
+class _Error(Exception):
+    pass
+
+
+def _thread(args: dict[str, Any]) -> str | None:
+    value = args.get("thread_ts")
+    return str(value) if value else None
+
+
+def _blocks(args: dict[str, Any]) -> list[Any]:
+    blocks = args.get("blocks")
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    return blocks if isinstance(blocks, list) else []
+
+
+def _mime(filename: str) -> str:
+    extension = filename.rsplit(".", 1)[-1].lower()
+    return {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}.get(
+        extension, "application/octet-stream"
+    )

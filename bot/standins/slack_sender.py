@@ -1,0 +1,155 @@
+"""Deliver requests to the bot exactly as Slack does: signed HTTP to
+``/slack/events`` with slash-command forms and Events API envelopes, or the
+same payloads over the stand-in's Socket Mode websocket."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+
+from bot.standins.slack import BOT_USER, TEAM
+
+APP_ID = "A0BANANA"
+_ids = itertools.count(1)
+
+
+def sign(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+    """Slack's request signature headers: ``v0=`` HMAC-SHA256 of ``v0:{ts}:{body}``."""
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    base = b"v0:" + stamp.encode() + b":" + body
+    digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
+
+
+def slash_command(
+    text: str,
+    *,
+    user: str,
+    channel: str,
+    channel_name: str = "general",
+    response_url: str = "",
+    command: str = "/banana",
+) -> dict[str, str]:
+    """The form fields of a slash command invocation (note: never a thread_ts)."""
+    number = next(_ids)
+    return {
+        "token": "legacy-verification-token",
+        "team_id": TEAM,
+        "team_domain": "banana",
+        "channel_id": channel,
+        "channel_name": channel_name,
+        "user_id": user,
+        "user_name": user.lower(),
+        "command": command,
+        "text": text,
+        "api_app_id": APP_ID,
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": f"{number}.{int(time.time())}.trigger{number:08d}",
+    }
+
+
+def app_mention(
+    text: str, *, user: str, channel: str, ts: str, thread_ts: str | None = None
+) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "type": "app_mention",
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "channel": channel,
+        "event_ts": ts,
+        "team": TEAM,
+    }
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event
+
+
+def direct_message(
+    text: str, *, user: str, channel: str, ts: str, thread_ts: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "type": "message",
+        "channel_type": "im",
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "channel": channel,
+        "event_ts": ts,
+        "team": TEAM,
+        **extra,
+    }
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event
+
+
+def envelope(event: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
+    """An Events API ``event_callback`` envelope around ``event``."""
+    return {
+        "token": "legacy-verification-token",
+        "team_id": TEAM,
+        "api_app_id": APP_ID,
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id or f"Ev{next(_ids):010d}",
+        "event_time": int(time.time()),
+        "authorizations": [
+            {"team_id": TEAM, "user_id": BOT_USER, "is_bot": True, "is_enterprise_install": False}
+        ],
+        "is_ext_shared_channel": False,
+    }
+
+
+@dataclass
+class Delivered:
+    status: int
+    body: str
+    seconds: float
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+class SlackSender:
+    """Signs and posts to the bot's ``/slack/events`` like Slack's servers do."""
+
+    def __init__(self, session: aiohttp.ClientSession, events_url: str, signing_secret: str):
+        self._session = session
+        self.events_url = events_url
+        self._secret = signing_secret
+
+    async def post(
+        self,
+        body: bytes,
+        content_type: str,
+        *,
+        retry_num: int = 0,
+        timestamp: int | None = None,
+        secret: str | None = None,
+    ) -> Delivered:
+        headers = {"Content-Type": content_type, **sign(secret or self._secret, body, timestamp)}
+        if retry_num:
+            headers["X-Slack-Retry-Num"] = str(retry_num)
+            headers["X-Slack-Retry-Reason"] = "http_timeout"
+        started = time.monotonic()
+        async with self._session.post(self.events_url, data=body, headers=headers) as response:
+            text = await response.text()
+        return Delivered(response.status, text, time.monotonic() - started)
+
+    async def command(self, fields: dict[str, str], **kwargs: Any) -> Delivered:
+        body = urlencode(fields).encode()
+        return await self.post(body, "application/x-www-form-urlencoded", **kwargs)
+
+    async def event(self, envelope: dict[str, Any], **kwargs: Any) -> Delivered:
+        body = json.dumps(envelope, ensure_ascii=False).encode()
+        return await self.post(body, "application/json", **kwargs)
