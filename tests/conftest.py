@@ -6,6 +6,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -34,6 +35,15 @@ async def slack() -> AsyncIterator[SlackStandIn]:
     await standin.start()
     yield standin
     await standin.stop()
+
+
+@pytest.fixture
+async def bot(gateway: GatewayStandIn, slack: SlackStandIn, tmp_path: Path) -> AsyncIterator[Any]:
+    """The real ``banana-bot serve`` process in HTTP mode against both stand-ins."""
+    from tests.harness import running_bot
+
+    async with running_bot(gateway, slack, tmp_path) as running:
+        yield running
 
 
 @pytest.fixture

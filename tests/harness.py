@@ -67,18 +67,18 @@ class RunningBot:
 def bot_env(
     gateway: GatewayStandIn, slack: SlackStandIn, port: int, **extra: str
 ) -> dict[str, str]:
-    return clean_env(
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=slack.api_url,
-        BANANA_API_KEY=TEST_KEY,
-        BANANA_API_URL=gateway.url,
-        BANANA_MIN_INTERVAL="0",
-        BANANA_BACKOFF="0.05",
-        HOST="127.0.0.1",
-        PORT=str(port),
-        **extra,
-    )
+    settings = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "BANANA_API_KEY": TEST_KEY,
+        "BANANA_API_URL": gateway.url,
+        "BANANA_MIN_INTERVAL": "0",
+        "BANANA_BACKOFF": "0.05",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+    }
+    return clean_env(**{**settings, **extra})
 
 
 @asynccontextmanager
@@ -86,7 +86,8 @@ async def running_bot(
     gateway: GatewayStandIn,
     slack: SlackStandIn,
     tmp_path: Path,
-    *args: str,
+    *,
+    command: tuple[str, ...] = ("serve",),
     **extra: str,
 ) -> AsyncIterator[RunningBot]:
     """``python -m bot serve`` as a real process; yields once /healthz answers 200."""
@@ -97,7 +98,7 @@ async def running_bot(
             sys.executable,
             "-m",
             "bot",
-            *(args or ("serve",)),
+            *command,
             env=bot_env(gateway, slack, port, **extra),
             cwd=tmp_path,
             stdin=asyncio.subprocess.DEVNULL,

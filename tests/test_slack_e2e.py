@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,14 +15,6 @@ from tests.harness import SIGNING_SECRET, RunningBot, eventually, running_bot
 
 USER = "U0ALICE"
 CHANNEL = "C0GENERAL"
-
-
-@pytest.fixture
-async def bot(
-    gateway: GatewayStandIn, slack: SlackStandIn, tmp_path: Path
-) -> AsyncIterator[RunningBot]:
-    async with running_bot(gateway, slack, tmp_path) as running:
-        yield running
 
 
 def command(slack: SlackStandIn, text: str, channel: str = CHANNEL, user: str = USER):

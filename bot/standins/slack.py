@@ -88,6 +88,7 @@ class SlackStandIn:
         self._sockets: set[web.WebSocketResponse] = set()
         self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.socket_connected = asyncio.Event()
+        self.refuse_sockets = False  # apps.connections.open fails while set
         self.base = ""
         self.add_conversation("C0GENERAL", "general")
 
@@ -322,6 +323,8 @@ class SlackStandIn:
         return {"channel": {"id": conversation.id}}
 
     def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        if self.refuse_sockets:
+            raise _Error("service_unavailable")
         return {"url": self.base.replace("http://", "ws://") + "/socket"}
 
     # ---- files ------------------------------------------------------------------
