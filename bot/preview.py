@@ -44,7 +44,7 @@ def render_preview(
         ],
     )
     draw = ImageDraw.Draw(image)
-    font_size = max(16, width // 28)
+    font_size = max(16, min(width, height) // 16)
     font = _font(font_size)
     columns = max(12, int(width / (font_size * 0.62)))
     lines = textwrap.wrap(prompt, columns)[:8] or [" "]

@@ -35,15 +35,19 @@ def run_serve(settings: Settings) -> int:
     except SettingsError as exc:
         print(f"banana-bot serve: {exc}", file=sys.stderr)
         return 1
-    return asyncio.run(serve(settings))
+    return asyncio.run(_serve_until_signalled(settings))
 
 
-async def serve(settings: Settings) -> int:
+async def _serve_until_signalled(settings: Settings) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    return await serve(settings, stop)
 
+
+async def serve(settings: Settings, stop: asyncio.Event) -> int:
+    """Run the bot until ``stop`` is set, then drain and close everything."""
     async with aiohttp.ClientSession() as session, open_generation_client(settings) as generator:
         client = create_web_client(settings, session)
         try:
@@ -78,9 +82,10 @@ async def serve(settings: Settings) -> int:
 
             web_app = build_web_app(bolt, health)
 
-        web_runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
+        web_runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=5)
         await web_runner.setup()
-        site = web.TCPSite(web_runner, settings.host, settings.port)
+        host = settings.host or "0.0.0.0"
+        site = web.TCPSite(web_runner, host, settings.port)
         await site.start()
         if socket is not None:
             await socket.connect_async()  # type: ignore[no-untyped-call]
@@ -89,7 +94,7 @@ async def serve(settings: Settings) -> int:
             "banana-bot serving as %s (%s); health on http://%s:%d/healthz",
             identity.get("user"),
             mode,
-            settings.host,
+            host,
             settings.port,
         )
         await stop.wait()

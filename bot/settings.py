@@ -47,7 +47,7 @@ class Settings:
     backoff: float = 2.0
     shutdown_grace: float = 8.0
     db_path: Path = Path("data/banana.db")
-    host: str = "0.0.0.0"
+    host: str | None = None  # None: 0.0.0.0 for serve, 127.0.0.1 for the sandbox
     port: int = 3000
     log_level: str | None = None  # None: INFO when serving, ERROR for one-off generate
 
@@ -107,7 +107,7 @@ class Settings:
                 "BANANA_SHUTDOWN_GRACE", float, cls.shutdown_grace, minimum=0
             ),
             db_path=Path(env.text("BANANA_DB") or cls.db_path),
-            host=env.text("HOST") or cls.host,
+            host=env.text("HOST"),
             port=env.number("PORT", int, cls.port, minimum=0, maximum=65535),
             log_level=env.optional_choice("LOG_LEVEL", LOG_LEVELS, fold=str.upper),
         )

@@ -1,0 +1,108 @@
+"""The sandbox in a real browser: Playwright driving Debian's Chromium."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, clean_env
+from tests.harness import free_port
+
+CHROMIUM = Path(os.environ.get("BANANA_TEST_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason=f"BROWSER TEST NOT RUN: no Chromium at {CHROMIUM} (apt-get install chromium; "
+    ".ci/run installs it)",
+)
+
+
+@pytest.fixture
+async def sandbox_url(tmp_path: Path) -> AsyncIterator[str]:
+    """``banana-bot sandbox`` as a real process, without any Slack token or gateway key."""
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "sandbox",
+        env=clean_env(PORT=str(port), BANANA_MIN_INTERVAL="0"),
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    assert process.stdout is not None
+    banner = ""
+    async with asyncio.timeout(30):
+        while "Ctrl-C" not in banner:
+            line = (await process.stdout.readline()).decode()
+            assert line, f"sandbox exited:\n{banner}"
+            banner += line
+    assert "offline preview" in banner
+    url = f"http://127.0.0.1:{port}/"
+    assert url in banner
+    yield url
+    process.terminate()
+    await asyncio.wait_for(process.wait(), 20)
+
+
+async def test_slash_command_and_mention_in_the_browser(sandbox_url: str) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS
+        )
+        page = await browser.new_page(viewport={"width": 1366, "height": 800})
+        await page.goto(sandbox_url)
+        await expect(page.locator("#source")).to_contain_text("offline preview")
+
+        await page.fill("#input", "/banana a shiba inu in a park --ar 16:9")
+        await page.press("#input", "Enter")
+        ephemeral = page.locator("#messages .ephemeral")
+        await expect(ephemeral).to_contain_text("Only visible to you")
+        await expect(ephemeral).to_contain_text("Generating")
+        image = page.locator("#messages .files img").first
+        await expect(image).to_be_visible(timeout=20_000)
+        await expect(page.locator("#messages")).to_contain_text("asked for: a shiba inu in a park")
+        size = await image.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+        assert size == [1376, 768]
+
+        await page.fill("#input", "@banana a cat in a hat --ar 3:4")
+        await page.press("#input", "Enter")
+        replies = page.locator("#messages .replies")
+        await expect(replies).to_have_count(1, timeout=20_000)
+        await expect(page.locator("#messages .reactions").last).to_contain_text("✅", timeout=20_000)
+        await replies.click()  # the status reply first, then the result
+        thread_image = page.locator("#thread-messages .files img")
+        await expect(thread_image).to_be_visible(timeout=20_000)
+        assert await thread_image.evaluate("img => img.naturalWidth") == 896
+        out = ROOT / "out"
+        out.mkdir(exist_ok=True)
+        await page.screenshot(path=str(out / "sandbox.png"))
+
+        await thread_image.click()
+        await expect(page.locator("#lightbox")).to_have_class("open")
+        await page.locator("#lightbox").click()
+
+        await page.click("[data-conversation=D0SANDBOX]")
+        await page.fill("#input", "一只柴犬 --ar 9:16")
+        await page.press("#input", "Enter")
+        await page.locator("#messages .replies").click(timeout=20_000)
+        await expect(page.locator("#thread-messages .files img")).to_be_visible(timeout=20_000)
+        await browser.close()
