@@ -87,7 +87,8 @@ async def test_slash_command_and_mention_in_the_browser(sandbox_url: str) -> Non
         await page.press("#input", "Enter")
         replies = page.locator("#messages .replies")
         await expect(replies).to_have_count(1, timeout=20_000)
-        await expect(page.locator("#messages .reactions").last).to_contain_text("✅", timeout=20_000)
+        reactions = page.locator("#messages .reactions").last
+        await expect(reactions).to_contain_text("✅", timeout=20_000)
         await replies.click()  # the status reply first, then the result
         thread_image = page.locator("#thread-messages .files img")
         await expect(thread_image).to_be_visible(timeout=20_000)
