@@ -23,7 +23,8 @@ from bot.generation import (
 from bot.options import RATIO_ALIASES, RATIOS, SIZES, ImageOptions, ParsedRequest, UsageError
 
 if TYPE_CHECKING:
-    from bot.jobs import Job
+    from bot.jobs.job import Job
+    from bot.jobs.journal import Usage
 
 JobState = Literal["queued", "generating", "done", "failed"]
 
@@ -33,6 +34,7 @@ MOVED_TO_DM_TEXT = (
 )
 SHUTDOWN_TEXT = "The bot restarted before your image was ready — please send the request again."
 UNEXPECTED_TEXT = "Something went wrong on the bot's side — please try again."
+MALFORMED_TEXT = "That request arrived without its user or channel, so I can't answer it."
 SHUTTING_DOWN_TEXT = "The bot is restarting — send that again in a few seconds."
 UNKNOWN_COMMAND_TEXT = "I only know `/banana`. Try `/banana help`."
 
@@ -137,12 +139,25 @@ def ack_text(parsed: ParsedRequest) -> str:
     )
 
 
+def _request(job: Job) -> str:
+    return f"<@{job.user}>: _{_short(job.prompt)}_ · {job.options.describe()}"
+
+
 def status_text(
-    job: Job, state: JobState, elapsed: float, detail: str = "", *, attempts: int = 0
+    job: Job,
+    state: JobState,
+    elapsed: float,
+    detail: str = "",
+    *,
+    attempts: int = 0,
+    ahead: int | None = None,
 ) -> str:
     """The one status line a job shows while it moves: queued → generating → failed."""
-    request = f"<@{job.user}>: _{_short(job.prompt)}_ · {job.options.describe()}"
+    request = _request(job)
     if state == "queued":
+        if ahead:
+            noun = "image" if ahead == 1 else "images"
+            return f"⏳ Queued — {ahead} {noun} ahead of yours — {request}"
         return f"⏳ Queued — {request}"
     if state == "generating":
         retry = " (the image service is busy, retrying)" if attempts > job.options.count else ""
@@ -184,3 +199,68 @@ def result_comment(
 
 def upload_failed_text(error: Exception) -> str:
     return f"Your image was made, but Slack would not take the upload ({error}). Try again."
+
+
+def paused_text(job: Job) -> str:
+    return (
+        f"⏸ Paused — the bot is restarting; your image will continue when it is back. "
+        f"{_request(job)}"
+    )
+
+
+def cancelled_text(job: Job) -> str:
+    return f"🚫 Cancelled — {_request(job)}"
+
+
+def interrupted_text(job: Job, age_seconds: float) -> str:
+    minutes = max(1, round(age_seconds / 60))
+    return (
+        f"⚠️ Your request was interrupted by a restart {minutes} min ago and was not finished: "
+        f"{_request(job)}\nTo try again, send: `{escape(job.retry_command())}`"
+    )
+
+
+def interrupted_upload_text(job: Job) -> str:
+    return (
+        f"⚠️ The bot restarted while uploading your image: {_request(job)}\n"
+        "If it is not here, send the request again: "
+        f"`{escape(job.retry_command())}`"
+    )
+
+
+def too_many_queued_text(limit: int) -> str:
+    noun = "image" if limit == 1 else "images"
+    return (
+        f"🍳 You already have {limit} {noun} cooking — wait for one to finish, "
+        "or `/banana cancel` the queued ones."
+    )
+
+
+def over_quota_text(used: int, quota: int, asked: int) -> str:
+    left = max(0, quota - used)
+    return (
+        f"📉 That would go past your daily quota of {quota} images: {used} used or in progress, "
+        f"{left} left, you asked for {asked}. The quota resets at 00:00 UTC."
+    )
+
+
+def channel_not_allowed_text() -> str:
+    return "Sorry, I'm not set up to make images in this channel. DM me instead!"
+
+
+def usage_report_text(usage: Usage, quota: int, is_admin: bool) -> str:
+    left = "no limit (admin)" if is_admin else f"{max(0, quota - usage.images_today)} left"
+    return "\n".join(
+        [
+            f"*Today:* {usage.images_today} images ({left} of {quota}; resets 00:00 UTC)",
+            f"*Estimated cost:* ${usage.cost_today:.2f} today · ${usage.cost_month:.2f} this month",
+            f"*In progress:* {usage.active}",
+        ]
+    )
+
+
+def cancel_report_text(cancelled: int) -> str:
+    if not cancelled:
+        return "You have no queued images to cancel (running ones always finish)."
+    noun = "request" if cancelled == 1 else "requests"
+    return f"🚫 Cancelled {cancelled} queued {noun}. Running ones will finish."

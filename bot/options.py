@@ -172,7 +172,7 @@ def _unknown_option(token: str, name: str) -> UsageError:
     )
 
 
-def parse_request(text: str, *, max_images: int = 4) -> ParsedRequest:
+def parse_request(text: str, *, max_images: int = 4, max_prompt: int = 4000) -> ParsedRequest:
     """Split ``text`` into a prompt and its options.
 
     Raises:
@@ -227,6 +227,11 @@ def parse_request(text: str, *, max_images: int = 4) -> ParsedRequest:
     prompt = _join(kept)
     if not prompt:
         raise UsageError("Say what to draw: a prompt, then any options.", empty_prompt=True)
+    if len(prompt) > max_prompt:
+        raise UsageError(
+            f"Your prompt is {len(prompt):,} characters; the limit is {max_prompt:,}. "
+            "Shorten it and send it again."
+        )
     return ParsedRequest(
         prompt=prompt,
         options=ImageOptions(

@@ -17,11 +17,10 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackClientError
 
 from bot.generation.factory import open_generation_client
-from bot.jobs import JobRunner
+from bot.jobs import JobRunner, Journal, Limits
 from bot.settings import Settings, SettingsError
 from bot.slack.app import EVENTS_PATH, build_bolt_app, build_web_app
 from bot.slack.client import create_web_client
-from bot.slack.dedupe import DeliveryMemory
 from bot.slack.listeners import Listeners
 from bot.slack.writer import SlackWriter
 
@@ -48,6 +47,14 @@ async def _serve_until_signalled(settings: Settings) -> int:
 
 async def serve(settings: Settings, stop: asyncio.Event) -> int:
     """Run the bot until ``stop`` is set, then drain and close everything."""
+    journal = await Journal.open(settings.db_path)
+    try:
+        return await _serve_with(settings, stop, journal)
+    finally:
+        await journal.close()
+
+
+async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal) -> int:
     async with aiohttp.ClientSession() as session, open_generation_client(settings) as generator:
         client = create_web_client(settings, session)
         try:
@@ -60,11 +67,27 @@ async def serve(settings: Settings, stop: asyncio.Event) -> int:
             )
             return 1
         writer = SlackWriter(client, session)
-        runner = JobRunner(generator, writer)
+        runner = JobRunner(
+            generator,
+            writer,
+            journal,
+            workers=settings.concurrency,
+            resume_within=settings.resume_within,
+        )
         bolt = build_bolt_app(settings, client)
         Listeners(
-            runner=runner, writer=writer, memory=DeliveryMemory(), max_images=settings.max_images
+            runner=runner,
+            writer=writer,
+            journal=journal,
+            limits=Limits.from_settings(settings),
+            max_images=settings.max_images,
+            max_prompt=settings.max_prompt,
         ).register(bolt)
+        await journal.prune_deliveries()
+        runner.start()
+        resumed = await runner.recover()
+        if resumed:
+            logger.info("resumed %d job(s) left unfinished by the last run", resumed)
 
         socket: AsyncSocketModeHandler | None = None
         if settings.slack_app_token:

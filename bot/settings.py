@@ -46,6 +46,12 @@ class Settings:
     retry_within: float = 600.0
     backoff: float = 2.0
     shutdown_grace: float = 8.0
+    resume_within: float = 1800.0
+    max_queued_per_user: int = 3
+    daily_quota: int = 50
+    admins: frozenset[str] = frozenset()
+    allowed_channels: frozenset[str] = frozenset()
+    max_prompt: int = 4000
     db_path: Path = Path("data/banana.db")
     host: str | None = None  # None: 0.0.0.0 for serve, 127.0.0.1 for the sandbox
     port: int = 3000
@@ -106,6 +112,14 @@ class Settings:
             shutdown_grace=env.number(
                 "BANANA_SHUTDOWN_GRACE", float, cls.shutdown_grace, minimum=0
             ),
+            resume_within=env.number("BANANA_RESUME_WITHIN", float, cls.resume_within, minimum=0),
+            max_queued_per_user=env.number(
+                "BANANA_MAX_QUEUED_PER_USER", int, cls.max_queued_per_user, minimum=1
+            ),
+            daily_quota=env.number("BANANA_DAILY_QUOTA", int, cls.daily_quota, minimum=0),
+            admins=env.ids("BANANA_ADMINS"),
+            allowed_channels=env.ids("BANANA_ALLOWED_CHANNELS"),
+            max_prompt=env.number("BANANA_MAX_PROMPT", int, cls.max_prompt, minimum=1),
             db_path=Path(env.text("BANANA_DB") or cls.db_path),
             host=env.text("HOST"),
             port=env.number("PORT", int, cls.port, minimum=0, maximum=65535),
@@ -122,6 +136,17 @@ class _Reader:
     def text(self, name: str) -> str | None:
         value = self._environ.get(name, "").strip()
         return value or None
+
+    def ids(self, name: str) -> frozenset[str]:
+        """Comma- or space-separated Slack ids (users U…/W…, channels C…/G…/D…)."""
+        values = frozenset((self.text(name) or "").replace(",", " ").split())
+        for value in values:
+            if not value.isalnum() or not value[0].isupper():
+                raise SettingsError(
+                    f"{name} must list Slack ids separated by commas, like U012AB3CD "
+                    f"(got {value!r})"
+                )
+        return values
 
     def url(self, name: str) -> str | None:
         value = self.text(name)

@@ -83,7 +83,7 @@ async def test_sigterm_finishes_running_jobs_then_exits_0(
     assert "shutting down: finishing 1 running job(s)" in bot.logs()
 
 
-async def test_shutdown_grace_bounds_the_wait_and_tells_the_requester(
+async def test_shutdown_grace_bounds_the_wait_and_pauses_the_job(
     gateway: GatewayStandIn, slack: SlackStandIn, tmp_path: Path
 ) -> None:
     gateway.latency = 30
@@ -95,6 +95,6 @@ async def test_shutdown_grace_bounds_the_wait_and_tells_the_requester(
         await eventually(lambda: gateway.in_flight)
         await asyncio.sleep(0.2)
         assert await bot.stop(signal.SIGTERM, limit=15) == 0
-    status = [m for m in slack.visible(CHANNEL) if "❌" in m.text]
-    assert status
-    assert "restarted" in status[0].text
+    (status,) = slack.visible(CHANNEL)
+    assert status.text.startswith("⏸ Paused")
+    assert "continue when it is back" in status.text

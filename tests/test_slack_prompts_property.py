@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 from hypothesis import HealthCheck, example, given, settings
@@ -13,6 +14,9 @@ from bot.standins.gateway import GatewayStandIn
 from bot.standins.slack import SlackStandIn
 from bot.standins.slack_sender import slash_command
 from tests.harness import RunningBot, eventually
+
+
+USERS = itertools.count(1)
 
 
 def slack_escape(text: str) -> str:
@@ -45,7 +49,7 @@ async def test_any_prompt_reaches_the_gateway_intact(
     before = len(gateway.requests)
     fields = slash_command(
         slack_escape(text),
-        user="U0ALICE",
+        user=f"U{next(USERS):06d}",  # per-user limits are not under test here
         channel="C0GENERAL",
         response_url=slack.response_url(f"p-{time.time_ns()}"),
     )

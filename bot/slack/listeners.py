@@ -1,4 +1,7 @@
-"""Slack listeners: parse, acknowledge, enqueue. Nothing here generates."""
+"""Slack listeners: parse, admit into the journal, acknowledge, enqueue.
+
+Nothing here generates or waits on the gateway.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +12,17 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 
 from bot import messages
-from bot.jobs import Job, JobRunner, Source
+from bot.jobs import Admission, Job, JobRunner, Journal, Limits, Source
 from bot.markup import strip_user_mentions, to_plain
 from bot.options import UsageError, parse_request
-from bot.slack.dedupe import DeliveryMemory
 from bot.slack.writer import SlackWriter
 
 logger = logging.getLogger(__name__)
 
 COMMAND = "/banana"
+MENTION = "@banana"
 HELP_WORDS = {"", "help", "-h", "--help", "?", "帮助"}
-# Message subtypes that are never a request: edits, deletions, bots, broadcasts, joins…
+# Message subtypes that can be a request; edits, deletions, bots, broadcasts are not.
 _REQUEST_SUBTYPES = {None, "file_share"}
 
 
@@ -29,13 +32,17 @@ class Listeners:
         *,
         runner: JobRunner,
         writer: SlackWriter,
-        memory: DeliveryMemory,
+        journal: Journal,
+        limits: Limits,
         max_images: int,
+        max_prompt: int,
     ) -> None:
         self._runner = runner
         self._writer = writer
-        self._memory = memory
+        self._journal = journal
+        self._limits = limits
         self._max_images = max_images
+        self._max_prompt = max_prompt
 
     def register(self, app: AsyncApp) -> None:
         app.command(COMMAND)(self.on_command)
@@ -49,34 +56,74 @@ class Listeners:
         app.view(re.compile(".*"))(self.ack_only)
         app.shortcut(re.compile(".*"))(self.ack_only)
 
-    async def on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
-        text = to_plain(command.get("text", ""))
-        if text.strip().lower() in HELP_WORDS:
-            await ack(text=messages.usage_text(COMMAND), response_type="ephemeral")
-            return
-        try:
-            parsed = parse_request(text, max_images=self._max_images)
-        except UsageError as exc:
-            await ack(text=messages.usage_error_text(exc, COMMAND), response_type="ephemeral")
-            return
+    async def _answer(self, user: str, channel: str, text: str, name: str) -> str | None:
+        """Replies for the words that are not a prompt (help, usage, cancel, refusals)."""
+        word = text.strip().lower()
+        if word in HELP_WORDS:
+            return messages.usage_text(name)
+        if word == "usage":
+            usage = await self._journal.usage(user)
+            limits = self._limits
+            return messages.usage_report_text(usage, limits.daily_quota, limits.is_admin(user))
+        if word == "cancel":
+            return messages.cancel_report_text(await self._runner.cancel_queued(user))
+        if not self._limits.allows_channel(channel):
+            return messages.channel_not_allowed_text()
         if not self._runner.accepting:
-            await ack(text=messages.SHUTTING_DOWN_TEXT, response_type="ephemeral")
-            return
-        if not self._memory.first_time(f"trigger:{command.get('trigger_id')}"):
-            await ack()
-            return
-        self._runner.submit(
-            Job(
-                key=str(command.get("trigger_id")),
-                user=command["user_id"],
-                channel=command["channel_id"],
-                prompt=parsed.prompt,
-                options=parsed.options,
-                source="command",
-                response_url=command.get("response_url") or None,
+            return messages.SHUTTING_DOWN_TEXT
+        return None
+
+    def _parse(self, text: str, usage_name: str) -> tuple[Any, str | None]:
+        try:
+            return parse_request(
+                text, max_images=self._max_images, max_prompt=self._max_prompt
+            ), None
+        except UsageError as exc:
+            return None, messages.usage_error_text(exc, usage_name)
+
+    async def _admit(self, job: Job, keys: list[str]) -> tuple[bool, str | None]:
+        """Journal the job (before any acknowledgement); returns (accepted, refusal)."""
+        decision = await self._journal.admit(job, keys, self._limits)
+        if decision.admission is Admission.DUPLICATE:
+            logger.info("duplicate delivery ignored key=%s", job.key)
+            return False, None
+        if decision.admission is Admission.TOO_MANY_QUEUED:
+            return False, messages.too_many_queued_text(self._limits.max_queued_per_user)
+        if decision.admission is Admission.OVER_QUOTA:
+            return False, messages.over_quota_text(
+                decision.used_today, self._limits.daily_quota, job.options.count
             )
+        return True, None
+
+    async def on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
+        user, channel = command.get("user_id"), command.get("channel_id")
+        trigger = command.get("trigger_id")
+        if not user or not channel or not trigger:
+            await ack(text=messages.MALFORMED_TEXT, response_type="ephemeral")
+            return
+        text = to_plain(str(command.get("text", "")))
+        answer = await self._answer(user, channel, text, COMMAND)
+        parsed, error = (None, answer) if answer else self._parse(text, COMMAND)
+        if parsed is None:
+            await ack(text=error or "", response_type="ephemeral")
+            return
+        job = Job(
+            key=f"trigger:{trigger}",
+            user=user,
+            channel=channel,
+            prompt=parsed.prompt,
+            options=parsed.options,
+            source="command",
+            response_url=command.get("response_url") or None,
         )
-        await ack(text=messages.ack_text(parsed), response_type="ephemeral")
+        accepted, refusal = await self._admit(job, [job.key])
+        if accepted:
+            self._runner.submit(job)
+            await ack(text=messages.ack_text(parsed), response_type="ephemeral")
+        elif refusal:
+            await ack(text=refusal, response_type="ephemeral")
+        else:
+            await ack()
 
     async def on_mention(
         self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
@@ -97,45 +144,47 @@ class Listeners:
     async def _from_message(
         self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext, source: Source
     ) -> None:
-        channel, ts, user = event["channel"], event["ts"], event.get("user", "")
-        event_id = str(body.get("event_id", ""))
+        channel, ts, user = event.get("channel"), event.get("ts"), event.get("user")
+        if not channel or not ts or not user:
+            return
+        event_id = str(body.get("event_id") or "")
         # The event id catches Slack's retries; channel+ts catches one message
-        # arriving as two events.
-        if not self._memory.first_time(f"event:{event_id}", f"message:{channel}:{ts}"):
+        # arriving as two events. Remembered in the journal, across restarts.
+        keys = [f"event:{event_id}" if event_id else "", f"message:{channel}:{ts}"]
+        if not await self._journal.remember(keys):
             logger.info("duplicate delivery ignored event_id=%s", event_id)
             return
-        raw = event.get("text", "")
+        raw = str(event.get("text") or "")
         if context.bot_user_id:
             raw = strip_user_mentions(raw, context.bot_user_id)
         text = to_plain(raw)
         thread = event.get("thread_ts") or ts
-        if text.strip().lower() in HELP_WORDS:
-            await self._writer.reply(channel, thread, messages.usage_text("@banana"))
+        answer = await self._answer(user, channel, text, MENTION)
+        parsed, error = (None, answer) if answer else self._parse(text, MENTION)
+        if parsed is None:
+            await self._tell(source, channel, user, thread, error or "")
             return
-        try:
-            parsed = parse_request(text, max_images=self._max_images)
-        except UsageError as exc:
-            note = messages.usage_error_text(exc, "@banana")
-            if source == "dm":
-                await self._writer.reply(channel, thread, note)
-            else:
-                await self._writer.whisper(channel, user, thread, note)
-            return
-        if not self._runner.accepting:
-            await self._writer.reply(channel, thread, messages.SHUTTING_DOWN_TEXT)
-            return
-        self._runner.submit(
-            Job(
-                key=event_id or f"{channel}:{ts}",
-                user=user,
-                channel=channel,
-                prompt=parsed.prompt,
-                options=parsed.options,
-                source=source,
-                reply_thread=thread,
-                request_ts=ts,
-            )
+        job = Job(
+            key=keys[0] or keys[1],
+            user=user,
+            channel=channel,
+            prompt=parsed.prompt,
+            options=parsed.options,
+            source=source,
+            reply_thread=thread,
+            request_ts=ts,
         )
+        accepted, refusal = await self._admit(job, [])
+        if accepted:
+            self._runner.submit(job)
+        elif refusal:
+            await self._tell(source, channel, user, thread, refusal)
+
+    async def _tell(self, source: Source, channel: str, user: str, thread: str, text: str) -> None:
+        if source == "dm":
+            await self._writer.reply(channel, thread, text)
+        else:
+            await self._writer.whisper(channel, user, thread, text)
 
     async def on_unknown_command(self, ack: AsyncAck) -> None:
         await ack(text=messages.UNKNOWN_COMMAND_TEXT, response_type="ephemeral")

@@ -19,7 +19,7 @@ from bot import messages
 from bot.generation.images import GeneratedImage, file_stem
 
 if TYPE_CHECKING:
-    from bot.jobs import Job
+    from bot.jobs.job import Job
 
 logger = logging.getLogger(__name__)
 
@@ -144,6 +144,23 @@ class SlackWriter:
             await self.respond(job.response_url, text)
         if job.request_ts:
             await self._react(job.channel, job.request_ts, REACTION_FAILED, REACTION_WORKING)
+
+    async def notify(self, job: Job, place: Place | None, text: str) -> None:
+        """Tell the requester something about a job whose status line may be gone.
+
+        Raises:
+            DeliveryError: it could not be said anywhere.
+        """
+        if place is not None:
+            await self.fail(job, place, text)
+            return
+        try:
+            thread = job.reply_thread if job.source != "command" else None
+            await self._post(job.channel, text, thread)
+        except SlackClientError as exc:
+            if not job.response_url:
+                raise DeliveryError(f"could not notify: {exc}") from exc
+            await self.respond(job.response_url, text)
 
     # ---- short answers from handlers -----------------------------------------------
     async def respond(self, response_url: str, text: str) -> None:

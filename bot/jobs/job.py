@@ -1,0 +1,38 @@
+"""A job: one accepted request, everything needed to run and answer it."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Literal
+
+from bot.options import ImageOptions
+
+Source = Literal["command", "mention", "dm"]
+# queued → running → uploading → delivered; or failed / cancelled / interrupted.
+State = Literal["queued", "running", "uploading", "delivered", "failed", "cancelled", "interrupted"]
+ACTIVE_STATES: tuple[State, ...] = ("queued", "running", "uploading")
+
+
+@dataclass(frozen=True)
+class Job:
+    key: str  # Slack's event_id / the command's trigger_id: one delivery, one job
+    user: str
+    channel: str
+    prompt: str
+    options: ImageOptions
+    source: Source
+    reply_thread: str | None = None  # thread root for mention and DM answers
+    request_ts: str | None = None  # the user's message, for reactions
+    response_url: str | None = None  # slash commands only
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
+    created_at: float = field(default_factory=time.time)
+
+    def retry_command(self) -> str:
+        """The one line that asks for the same image again."""
+        options = self.options
+        flags = f"--ar {options.aspect_ratio} --size {options.size}"
+        if options.count > 1:
+            flags += f" --n {options.count}"
+        return f"/banana {self.prompt} {flags}"

@@ -1,0 +1,294 @@
+"""The job journal: every accepted request, in SQLite, before it is acknowledged.
+
+Keys every delivery Slack makes (``event_id``, ``trigger_id``, channel+ts) so
+one request never costs two generations, even across a restart; records each
+job's state, attempts, logids, images and estimated cost; answers the
+questions limits and ``/banana usage`` ask. SQLite runs on aiosqlite's own
+thread (WAL mode), so the event loop never blocks on it.
+
+Guarantees (see README): generation is at-least-once per job (a crash while
+generating regenerates on restart), delivery is at-most-once (a job caught
+mid-upload is never uploaded again; its requester is told instead).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.jobs.job import ACTIVE_STATES, Job, State
+from bot.jobs.limits import Limits, day_start, estimated_cost, month_start
+from bot.options import ImageOptions
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS deliveries (
+    key TEXT PRIMARY KEY,
+    seen_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    delivery_key TEXT NOT NULL,
+    state TEXT NOT NULL,
+    source TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    reply_thread TEXT,
+    request_ts TEXT,
+    response_url TEXT,
+    prompt TEXT NOT NULL,
+    aspect_ratio TEXT NOT NULL,
+    size TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    logids TEXT NOT NULL DEFAULT '',
+    images INTEGER NOT NULL DEFAULT 0,
+    cost REAL NOT NULL DEFAULT 0,
+    status_channel TEXT,
+    status_ts TEXT,
+    result_thread TEXT,
+    error TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    finished_at REAL
+);
+CREATE INDEX IF NOT EXISTS jobs_by_user ON jobs (user_id, state, finished_at);
+CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state);
+"""
+_ACTIVE = "(" + ", ".join(f"'{s}'" for s in ACTIVE_STATES) + ")"
+
+
+class Admission(enum.Enum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    TOO_MANY_QUEUED = "too_many_queued"
+    OVER_QUOTA = "over_quota"
+
+
+@dataclass(frozen=True)
+class Decision:
+    admission: Admission
+    used_today: int = 0
+
+
+@dataclass(frozen=True)
+class Usage:
+    images_today: int
+    cost_today: float
+    cost_month: float
+    active: int
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A job read back from the journal, with where its status line lives."""
+
+    job: Job
+    state: State
+    status_channel: str | None
+    status_ts: str | None
+    result_thread: str | None
+
+
+class Journal:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+        self._admit_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path) -> Journal:
+        await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+        db = await aiosqlite.connect(path)
+        db.row_factory = aiosqlite.Row
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA synchronous=NORMAL")
+        await db.executescript(SCHEMA)
+        await db.commit()
+        return cls(db)
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def remember(self, keys: Iterable[str]) -> bool:
+        """Record delivery keys; False if any was seen before (a duplicate)."""
+        async with self._admit_lock:
+            fresh = await self._remember(keys)
+            await self._db.commit()
+            return fresh
+
+    async def _remember(self, keys: Iterable[str]) -> bool:
+        present = [k for k in keys if k]
+        if not present:
+            return True
+        marks = ",".join("?" * len(present))
+        cursor = await self._db.execute(
+            f"SELECT 1 FROM deliveries WHERE key IN ({marks}) LIMIT 1", present
+        )
+        if await cursor.fetchone():
+            return False
+        now = time.time()
+        await self._db.executemany(
+            "INSERT OR IGNORE INTO deliveries (key, seen_at) VALUES (?, ?)",
+            [(k, now) for k in present],
+        )
+        return True
+
+    async def admit(self, job: Job, keys: Iterable[str], limits: Limits) -> Decision:
+        """Check the delivery ``keys`` (already-remembered ones may be left out) and the
+        limits and, if all pass, write the job as queued.
+
+        Runs as one transaction under a lock, so concurrent requests cannot both
+        squeeze under a limit.
+        """
+        async with self._admit_lock:
+            try:
+                if not await self._remember(keys):
+                    return Decision(Admission.DUPLICATE)
+                if not limits.is_admin(job.user):
+                    active = await self._scalar(
+                        f"SELECT COUNT(*) FROM jobs WHERE user_id = ? AND state IN {_ACTIVE}",
+                        job.user,
+                    )
+                    if active >= limits.max_queued_per_user:
+                        return Decision(Admission.TOO_MANY_QUEUED)
+                    used = await self._images_counted(job.user, job.created_at)
+                    if used + job.options.count > limits.daily_quota:
+                        return Decision(Admission.OVER_QUOTA, used_today=used)
+                await self._insert(job)
+                return Decision(Admission.ACCEPTED)
+            finally:
+                await self._db.commit()
+
+    async def _images_counted(self, user: str, now: float) -> int:
+        """Delivered today plus what active jobs may still deliver (refusals never count)."""
+        delivered = await self._scalar(
+            "SELECT COALESCE(SUM(images), 0) FROM jobs "
+            "WHERE user_id = ? AND state = 'delivered' AND finished_at >= ?",
+            user,
+            day_start(now),
+        )
+        reserved = await self._scalar(
+            f"SELECT COALESCE(SUM(count), 0) FROM jobs WHERE user_id = ? AND state IN {_ACTIVE}",
+            user,
+        )
+        return int(delivered + reserved)
+
+    async def _insert(self, job: Job) -> None:
+        options = job.options
+        await self._db.execute(
+            "INSERT INTO jobs (id, delivery_key, state, source, user_id, channel, reply_thread,"
+            " request_ts, response_url, prompt, aspect_ratio, size, count, created_at, updated_at)"
+            " VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                job.id,
+                job.key,
+                job.source,
+                job.user,
+                job.channel,
+                job.reply_thread,
+                job.request_ts,
+                job.response_url,
+                job.prompt,
+                options.aspect_ratio,
+                options.size,
+                options.count,
+                job.created_at,
+                time.time(),
+            ),
+        )
+
+    async def update(self, job_id: str, state: State | None = None, **fields: Any) -> None:
+        """Set a job's state and/or columns; a final state also stamps ``finished_at``."""
+        if state is not None:
+            fields["state"] = state
+            if state not in ACTIVE_STATES:
+                fields["finished_at"] = time.time()
+        fields["updated_at"] = time.time()
+        columns = ", ".join(f"{name} = ?" for name in fields)
+        await self._db.execute(
+            f"UPDATE jobs SET {columns} WHERE id = ?", [*fields.values(), job_id]
+        )
+        await self._db.commit()
+
+    async def finish_delivered(
+        self, job_id: str, *, images: int, size: str, attempts: int, logids: list[str]
+    ) -> None:
+        await self.update(
+            job_id,
+            "delivered",
+            images=images,
+            cost=estimated_cost(size, images),
+            attempts=attempts,
+            logids=" ".join(logids),
+        )
+
+    async def state_of(self, job_id: str) -> State | None:
+        cursor = await self._db.execute("SELECT state FROM jobs WHERE id = ?", (job_id,))
+        row = await cursor.fetchone()
+        return row["state"] if row else None
+
+    async def unfinished(self) -> list[Entry]:
+        """Jobs a previous run left queued, running or uploading, oldest first."""
+        cursor = await self._db.execute(
+            f"SELECT * FROM jobs WHERE state IN {_ACTIVE} ORDER BY created_at"
+        )
+        return [_entry(row) for row in await cursor.fetchall()]
+
+    async def queued_jobs(self, user: str) -> list[str]:
+        cursor = await self._db.execute(
+            "SELECT id FROM jobs WHERE user_id = ? AND state = 'queued' ORDER BY created_at",
+            (user,),
+        )
+        return [row["id"] for row in await cursor.fetchall()]
+
+    async def usage(self, user: str, now: float | None = None) -> Usage:
+        now = time.time() if now is None else now
+        today, month = day_start(now), month_start(now)
+        cursor = await self._db.execute(
+            "SELECT"
+            " COALESCE(SUM(CASE WHEN finished_at >= ? THEN images END), 0),"
+            " COALESCE(SUM(CASE WHEN finished_at >= ? THEN cost END), 0),"
+            " COALESCE(SUM(cost), 0)"
+            " FROM jobs WHERE user_id = ? AND state = 'delivered' AND finished_at >= ?",
+            (today, today, user, month),
+        )
+        row = await cursor.fetchone()
+        assert row is not None
+        active = await self._scalar(
+            f"SELECT COUNT(*) FROM jobs WHERE user_id = ? AND state IN {_ACTIVE}", user
+        )
+        return Usage(int(row[0]), float(row[1]), float(row[2]), int(active))
+
+    async def prune_deliveries(self, older_than_seconds: float = 7 * 86400) -> None:
+        await self._db.execute(
+            "DELETE FROM deliveries WHERE seen_at < ?", (time.time() - older_than_seconds,)
+        )
+        await self._db.commit()
+
+    async def _scalar(self, sql: str, *args: object) -> int:
+        cursor = await self._db.execute(sql, args)
+        row = await cursor.fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+
+def _entry(row: aiosqlite.Row) -> Entry:
+    job = Job(
+        key=row["delivery_key"],
+        user=row["user_id"],
+        channel=row["channel"],
+        prompt=row["prompt"],
+        options=ImageOptions(row["aspect_ratio"], row["size"], row["count"]),
+        source=row["source"],
+        reply_thread=row["reply_thread"],
+        request_ts=row["request_ts"],
+        response_url=row["response_url"],
+        id=row["id"],
+        created_at=row["created_at"],
+    )
+    return Entry(job, row["state"], row["status_channel"], row["status_ts"], row["result_thread"])

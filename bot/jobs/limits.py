@@ -1,0 +1,48 @@
+"""Who may ask for how much, where: the policy the journal enforces at admission."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from bot.generation.model import PRICE_PER_IMAGE
+from bot.settings import Settings
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_queued_per_user: int = 3
+    daily_quota: int = 50
+    admins: frozenset[str] = field(default_factory=frozenset)
+    allowed_channels: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        return cls(
+            max_queued_per_user=settings.max_queued_per_user,
+            daily_quota=settings.daily_quota,
+            admins=settings.admins,
+            allowed_channels=settings.allowed_channels,
+        )
+
+    def is_admin(self, user: str) -> bool:
+        return user in self.admins
+
+    def allows_channel(self, channel: str) -> bool:
+        """DMs with the bot are always allowed; channels only when listed (if a list is set)."""
+        return not self.allowed_channels or channel in self.allowed_channels or channel[:1] == "D"
+
+
+def day_start(now: float) -> float:
+    """The quota day starts at 00:00 UTC."""
+    moment = dt.datetime.fromtimestamp(now, dt.UTC)
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+def month_start(now: float) -> float:
+    moment = dt.datetime.fromtimestamp(now, dt.UTC)
+    return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+def estimated_cost(size: str, images: int) -> float:
+    return PRICE_PER_IMAGE.get(size, PRICE_PER_IMAGE["1K"]) * images
