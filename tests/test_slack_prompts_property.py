@@ -15,7 +15,6 @@ from bot.standins.slack import SlackStandIn
 from bot.standins.slack_sender import slash_command
 from tests.harness import RunningBot, eventually
 
-
 USERS = itertools.count(1)
 
 
