@@ -72,7 +72,8 @@ def build_web_app(bolt: AsyncApp | None, health: HealthCheck) -> web.Application
             try:
                 raw = await request.text()
                 bolt_request = _bolt_request(raw, request.query_string, dict(request.headers))
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, AttributeError, TypeError):
+                # Not JSON, not UTF-8, or JSON that is not an object: not from Slack.
                 return web.json_response({"error": "malformed body"}, status=400)
             return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
 

@@ -89,6 +89,7 @@ class SlackStandIn:
         self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.socket_connected = asyncio.Event()
         self.refuse_sockets = False  # apps.connections.open fails while set
+        self.upload_delay = 0.0  # seconds the upload URL takes to answer
         self.base = ""
         self.add_conversation("C0GENERAL", "general")
 
@@ -340,6 +341,7 @@ class SlackStandIn:
         file_id = request.match_info["file_id"]
         data = await request.read()
         self.calls.append(Call("upload", {"file_id": file_id, "length": len(data)}))
+        await asyncio.sleep(self.upload_delay)
         if self._faults["upload"]:
             self._faults["upload"].popleft()
             return web.Response(status=500, text="upload failed")

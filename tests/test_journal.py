@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.jobs import Admission, Job, Journal, Limits
+from bot.jobs.limits import day_start
+from bot.options import ImageOptions
+
+
+@pytest.fixture
+async def journal(tmp_path: Path) -> AsyncIterator[Journal]:
+    opened = await Journal.open(tmp_path / "nested" / "banana.db")
+    yield opened
+    await opened.close()
+
+
+def job(user: str = "U1", count: int = 1, key: str = "", size: str = "1K") -> Job:
+    made = Job(
+        key=key,
+        user=user,
+        channel="C1",
+        prompt="a cat",
+        options=ImageOptions("1:1", size, count),
+        source="command",
+    )
+    return made if key else Job(**{**made.__dict__, "key": f"trigger:{made.id}"})
+
+
+async def test_duplicates_are_refused_by_any_key(journal: Journal) -> None:
+    first = job()
+    assert (await journal.admit(first, [first.key, "message:C1:1.0"], Limits())).admission is (
+        Admission.ACCEPTED
+    )
+    again = job()
+    decision = await journal.admit(again, ["message:C1:1.0"], Limits())
+    assert decision.admission is Admission.DUPLICATE
+    assert not await journal.remember([first.key])
+    assert await journal.remember(["event:new"])
+
+
+async def test_queue_cap_per_user_and_admins_exempt(journal: Journal) -> None:
+    limits = Limits(max_queued_per_user=2, admins=frozenset({"UADMIN"}))
+    outcomes = [
+        (await journal.admit(j, [j.key], limits)).admission
+        for j in (job(), job(), job(), job("U2"))
+    ]
+    assert outcomes == [
+        Admission.ACCEPTED,
+        Admission.ACCEPTED,
+        Admission.TOO_MANY_QUEUED,
+        Admission.ACCEPTED,
+    ]
+    for _ in range(4):
+        admin = job("UADMIN")
+        assert (await journal.admit(admin, [admin.key], limits)).admission is Admission.ACCEPTED
+
+
+async def test_daily_quota_counts_delivered_and_reserved_not_failed(journal: Journal) -> None:
+    limits = Limits(max_queued_per_user=10, daily_quota=5)
+    delivered, failed, running = job(count=2), job(count=3), job(count=2)
+    for j in (delivered, failed):
+        assert (await journal.admit(j, [j.key], limits)).admission is Admission.ACCEPTED
+    await journal.finish_delivered(delivered.id, images=2, size="2K", attempts=2, logids=["l"])
+    await journal.update(failed.id, "failed", error="declined")
+    assert (await journal.admit(running, [running.key], limits)).admission is Admission.ACCEPTED
+    decision = await journal.admit(job(count=2), [], limits)
+    assert decision.admission is Admission.OVER_QUOTA
+    assert decision.used_today == 4  # 2 delivered + 2 still running; the failed 3 are free
+    assert (await journal.admit(job(count=1), [], limits)).admission is Admission.ACCEPTED
+    usage = await journal.usage("U1")
+    assert usage.images_today == 2
+    assert usage.cost_today == pytest.approx(0.202)
+    assert usage.active == 2
+
+
+async def test_unfinished_jobs_come_back_with_their_status_line(journal: Journal) -> None:
+    queued = job()
+    await journal.admit(queued, [queued.key], Limits())
+    await journal.update(queued.id, "running", status_channel="C1", status_ts="9.1")
+    (entry,) = await journal.unfinished()
+    assert entry.job == queued
+    assert (entry.state, entry.status_channel, entry.status_ts) == ("running", "C1", "9.1")
+
+
+def test_the_quota_day_starts_at_midnight_utc() -> None:
+    moment = dt.datetime(2026, 11, 26, 23, 59, tzinfo=dt.UTC).timestamp()
+    assert day_start(moment) == dt.datetime(2026, 11, 26, tzinfo=dt.UTC).timestamp()
