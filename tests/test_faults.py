@@ -155,7 +155,7 @@ async def test_burst_of_50_from_5_users_is_fair_and_limited(
 async def test_too_many_cooking_and_cancel_and_usage(
     gateway: GatewayStandIn, slack: SlackStandIn, tmp_path: Path
 ) -> None:
-    gateway.latency = 2
+    gateway.latency = 7  # longer than one status refresh (5 s)
     async with running_bot(gateway, slack, tmp_path, BANANA_CONCURRENCY="1") as bot:
         replies = [
             (await bot.sender.command(command(slack, f"cat {i}"))).json()["text"] for i in range(4)
@@ -163,11 +163,15 @@ async def test_too_many_cooking_and_cancel_and_usage(
         assert sum("Generating" in r for r in replies) == 3
         assert "You already have 3 images cooking" in replies[3]
         await eventually(lambda: gateway.in_flight)
+        # A waiting request shows how many images are ahead of it.
+        await eventually(
+            lambda: [m for m in slack.visible() if "2 images ahead of yours" in m.text], 20
+        )
+        assert [m for m in slack.visible() if "1 image ahead of yours" in m.text]
         cancel = (await bot.sender.command(command(slack, "cancel"))).json()["text"]
         assert "Cancelled 2 queued requests" in cancel
         await eventually(lambda: len(results(slack)) == 1)
-        cancelled = await eventually(lambda: [m for m in slack.visible() if "🚫" in m.text])
-        assert len(cancelled) == 2
+        await eventually(lambda: len([m for m in slack.visible() if "🚫" in m.text]) == 2)
         usage = (await bot.sender.command(command(slack, "usage"))).json()["text"]
     assert len(gateway.requests) == 1
     assert "*Today:* 1 images (49 left of 50" in usage

@@ -93,6 +93,7 @@ class JobRunner:
         self._jobs: dict[str, tuple[Job, list[Unit[ImageRequest]], _Progress]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._workers: set[asyncio.Task[None]] = set()
+        self._in_flight = 0  # units being generated right now
         self.accepting = True
 
     @property
@@ -184,6 +185,7 @@ class JobRunner:
             if progress.state == "queued":
                 progress.state = "generating"
                 await self._journal.update(unit.job_id, "running")
+            self._in_flight += 1
             try:
                 generation = await self._generator.generate(
                     unit.payload, on_attempt=progress.attempt
@@ -198,6 +200,8 @@ class JobRunner:
                 unit.result.set_exception(exc)
             else:
                 unit.result.set_result(generation)
+            finally:
+                self._in_flight -= 1
 
     async def _run(self, job: Job, place: Place | None) -> None:
         progress = _Progress()
@@ -331,7 +335,10 @@ class JobRunner:
 
     async def _keep_status_fresh(self, job: Job, place: Place, progress: _Progress) -> None:
         while progress.state in ("queued", "generating"):
-            ahead = self._queue.ahead_of(job.id) if progress.state == "queued" else None
+            ahead = None
+            if progress.state == "queued":
+                index = self._queue.ahead_of(job.id)
+                ahead = None if index is None else index + self._in_flight
             text = messages.status_text(
                 job, progress.state, progress.elapsed, attempts=progress.attempts, ahead=ahead
             )
