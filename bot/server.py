@@ -26,6 +26,8 @@ from bot.slack.writer import SlackWriter
 
 logger = logging.getLogger(__name__)
 
+SLACK_CONNECTIONS = 4
+
 
 def run_serve(settings: Settings) -> int:
     try:
@@ -55,7 +57,13 @@ async def serve(settings: Settings, stop: asyncio.Event) -> int:
 
 
 async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal) -> int:
-    async with aiohttp.ClientSession() as session, open_generation_client(settings) as generator:
+    # A few connections to Slack at most: a burst of status posts queues briefly
+    # instead of opening dozens of connections while acks are being answered.
+    connector = aiohttp.TCPConnector(limit_per_host=SLACK_CONNECTIONS)
+    async with (
+        aiohttp.ClientSession(connector=connector) as session,
+        open_generation_client(settings) as generator,
+    ):
         client = create_web_client(settings, session)
         try:
             identity = await client.auth_test()
@@ -74,7 +82,7 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
             workers=settings.concurrency,
             resume_within=settings.resume_within,
         )
-        bolt = build_bolt_app(settings, client)
+        bolt = build_bolt_app(settings, client, identity)
         Listeners(
             runner=runner,
             writer=writer,

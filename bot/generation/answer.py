@@ -1,19 +1,22 @@
-"""Parse a gateway answer body into images and the model's words.
+"""Parse a gateway answer into images and the model's words.
 
-Pure and synchronous, so the client can run it off the event loop: a 2K
-image is megabytes of base64 inside the JSON.
+The body arrives through :class:`~bot.generation.stream.AnswerReader`, which
+has already decoded the big base64 strings; what is parsed here is the
+small JSON skeleton around them.
 """
 
 from __future__ import annotations
 
 import binascii
 import json
-from base64 import b64decode
 from dataclasses import dataclass
 from typing import Any
 
+import pybase64
+
 from bot.generation.errors import Declined, GatewayErrorCode, MalformedAnswer
 from bot.generation.images import GeneratedImage, NotAnImage, identify
+from bot.generation.stream import PLACEHOLDER, AnswerReader, BadBlob
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,14 @@ def _error_of(body: dict[str, Any]) -> tuple[object, str] | None:
 
 
 def parse_answer(raw: bytes, *, logid: str | None = None) -> Answer:
-    """Turn an HTTP 200 body into an :class:`Answer`.
+    """Turn a whole HTTP 200 body into an :class:`Answer` (see :func:`parse_read_answer`)."""
+    reader = AnswerReader()
+    reader.feed(raw)
+    return parse_read_answer(reader, logid=logid)
+
+
+def parse_read_answer(reader: AnswerReader, *, logid: str | None = None) -> Answer:
+    """Turn a fully fed :class:`AnswerReader` into an :class:`Answer`.
 
     Raises:
         GatewayErrorCode: ``code != 0`` or an ``error`` object.
@@ -44,7 +54,7 @@ def parse_answer(raw: bytes, *, logid: str | None = None) -> Answer:
         Declined: no image at all; carries the model's text and finish reason.
     """
     try:
-        body = json.loads(raw)
+        body = json.loads(reader.finish())
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedAnswer("the gateway answered with something that is not JSON") from exc
     if not isinstance(body, dict):
@@ -73,7 +83,7 @@ def parse_answer(raw: bytes, *, logid: str | None = None) -> Answer:
             if content.get("type") == "text" and isinstance(content.get("text"), str):
                 texts.append(content["text"].strip())
             elif content.get("type") == "inline_data":
-                images.append(_image(content.get("inline_data"), logid))
+                images.append(_image(content.get("inline_data"), reader.blobs, logid))
 
     text = "\n".join(t for t in texts if t)
     if not images:
@@ -83,18 +93,30 @@ def parse_answer(raw: bytes, *, logid: str | None = None) -> Answer:
     return Answer(images=tuple(images), text=text, finish_reason=finish_reason)
 
 
+def _data(encoded: str, blobs: list[bytes | BadBlob], logid: str | None) -> bytes:
+    """The image bytes: decoded while streaming (big images) or here (small ones)."""
+    if encoded.startswith(PLACEHOLDER):
+        blob = blobs[int(encoded.removeprefix(PLACEHOLDER))]
+        if isinstance(blob, BadBlob):
+            raise MalformedAnswer(
+                f"an image in the answer is not valid base64: {blob.reason}", logid=logid
+            )
+        return blob
+    try:
+        return pybase64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise MalformedAnswer("an image in the answer is not valid base64", logid=logid) from exc
+
+
 def _text_or_none(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _image(inline: object, logid: str | None) -> GeneratedImage:
+def _image(inline: object, blobs: list[bytes | BadBlob], logid: str | None) -> GeneratedImage:
     encoded = inline.get("data") if isinstance(inline, dict) else None
     if not isinstance(encoded, str) or not encoded:
         raise MalformedAnswer("an image in the answer has no data", logid=logid)
-    try:
-        data = b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise MalformedAnswer("an image in the answer is not valid base64", logid=logid) from exc
+    data = _data(encoded, blobs, logid)
     try:
         return identify(data)
     except NotAnImage as exc:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 import httpx
 
-from bot.generation.answer import Answer, parse_answer
+from bot.generation.answer import Answer, parse_read_answer
 from bot.generation.errors import (
     BadRequest,
     Declined,
@@ -30,6 +30,7 @@ from bot.generation.errors import (
 )
 from bot.generation.images import GeneratedImage
 from bot.generation.pacing import Pacer
+from bot.generation.stream import AnswerReader
 
 logger = logging.getLogger(__name__)
 
@@ -165,18 +166,28 @@ class GenerationClient:
     async def _call(self, request: ImageRequest, logid: str) -> Answer:
         headers = {"Content-Type": "application/json", "X-TT-LOGID": logid}
         content = json.dumps(request.body(self._model), ensure_ascii=False).encode()
+        reader = AnswerReader()
         try:
-            response = await self._http.post(
-                self._endpoint, params={"ak": self._api_key}, headers=headers, content=content
-            )
+            async with self._http.stream(
+                "POST",
+                self._endpoint,
+                params={"ak": self._api_key},
+                headers=headers,
+                content=content,
+            ) as response:
+                if response.status_code != 200:
+                    await response.aread()
+                    _raise_for_status(response, logid)
+                # Decoded as it arrives: the body is never held whole (see stream.py).
+                async for chunk in response.aiter_bytes():
+                    reader.feed(chunk)
         except httpx.TimeoutException as exc:
             raise UpstreamUnavailable("the gateway timed out", logid=logid) from exc
         except httpx.TransportError as exc:
             raise UpstreamUnavailable(
                 f"could not reach the gateway ({type(exc).__name__})", logid=logid
             ) from exc
-        _raise_for_status(response, logid)
-        return await asyncio.to_thread(parse_answer, response.content, logid=logid)
+        return parse_read_answer(reader, logid=logid)
 
 
 def _raise_for_status(response: httpx.Response, logid: str) -> None:

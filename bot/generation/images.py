@@ -11,6 +11,9 @@ from PIL import Image, UnidentifiedImageError
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
 
 
+_HEADER_BYTES = 256 * 1024
+
+
 class NotAnImage(ValueError):
     """The bytes are not an image Pillow can identify."""
 
@@ -37,7 +40,8 @@ def identify(data: bytes) -> GeneratedImage:
         NotAnImage: the bytes are not PNG, JPEG, WebP or GIF.
     """
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        # The headers sit at the start; no need to hand Pillow megabytes.
+        with Image.open(io.BytesIO(data[:_HEADER_BYTES])) as image:
             mime = Image.MIME.get(image.format or "", "")
             width, height = image.size
     except (UnidentifiedImageError, OSError, ValueError) as exc:

@@ -10,9 +10,13 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.middleware.authorization.async_single_team_authorization import (
+    AsyncSingleTeamAuthorization,
+)
 from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.settings import Settings
 
@@ -28,16 +32,26 @@ def _not_the_token_warning(record: logging.LogRecord) -> bool:
     return "`token` will be unused" not in record.getMessage()
 
 
-def build_bolt_app(settings: Settings, client: AsyncWebClient) -> AsyncApp:
+def build_bolt_app(
+    settings: Settings, client: AsyncWebClient, identity: AsyncSlackResponse
+) -> AsyncApp:
+    """The Bolt app; ``identity`` is the ``auth.test`` answer the server got at start."""
     bolt_logger = logging.getLogger("bot.slack.bolt")
     if _not_the_token_warning not in bolt_logger.filters:
         bolt_logger.addFilter(_not_the_token_warning)
-    return AsyncApp(
+    app = AsyncApp(
         client=client,
         signing_secret=settings.slack_signing_secret or "",
         logger=bolt_logger,
         process_before_response=False,
     )
+    # Bolt calls auth.test on the first request and caches it; a burst arriving
+    # at a fresh process would make every request of it call auth.test. Hand it
+    # the answer we already have.
+    for middleware in app._async_middleware_list:
+        if isinstance(middleware, AsyncSingleTeamAuthorization):
+            middleware.auth_test_result = identity
+    return app
 
 
 def _bolt_request(raw: str, query: str, headers: dict[str, str]) -> AsyncBoltRequest:

@@ -118,8 +118,10 @@ class Listeners:
         )
         accepted, refusal = await self._admit(job, [job.key])
         if accepted:
-            self._runner.submit(job)
+            # Journaled already, so a crash from here on is recovered on restart;
+            # answering first keeps the job's own Slack calls out of the ack's way.
             await ack(text=messages.ack_text(parsed), response_type="ephemeral")
+            self._runner.submit(job)
         elif refusal:
             await ack(text=refusal, response_type="ephemeral")
         else:

@@ -78,6 +78,8 @@ class GatewayStandIn:
         self.in_flight = 0
         self.max_in_flight = 0
         self._script: deque[str] = deque()
+        # The incompressible answer is megabytes of JSON: built once per shape.
+        self._noise_bodies: dict[tuple[str, str], bytes] = {}
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -147,6 +149,12 @@ class GatewayStandIn:
         return await self._reply(mode, prompt, ratio, size)
 
     async def _reply(self, mode: str, prompt: str, ratio: str, size: str) -> web.StreamResponse:
+        if mode == "noise":
+            body = self._noise_bodies.get((ratio, size))
+            if body is None:
+                body = await asyncio.to_thread(self._noise_body, ratio, size)
+                self._noise_bodies[(ratio, size)] = body
+            return web.Response(body=body, content_type="application/json")
         if mode == "rate_limit":
             return web.json_response(
                 {"code": 429, "msg": "capacity exhausted"},
@@ -186,10 +194,16 @@ class GatewayStandIn:
             envelope["data"] = {"choices": choices}
         return web.json_response(envelope)
 
+    def _noise_body(self, ratio: str, size: str) -> bytes:
+        png = render_noise_png(*pixel_size(ratio, size))
+        contents = [
+            {"type": "text", "text": "好的，为你生成图片。"},
+            _inline("image/png", base64.b64encode(png).decode()),
+        ]
+        choices = [{"finish_reason": "stop", "message": {"multimodal_contents": contents}}]
+        return json.dumps({"code": 0, "msg": "success", "data": {"choices": choices}}).encode()
+
     def _images(self, mode: str, prompt: str, ratio: str, size: str) -> list[tuple[str, str]]:
-        if mode == "noise":
-            png = render_noise_png(*pixel_size(ratio, size))
-            return [("image/png", base64.b64encode(png).decode())]
         shown = _DIRECTIVE.sub("", prompt).strip()
         image_format, mime = ("JPEG", "image/jpeg") if mode == "jpeg" else ("PNG", "image/png")
         data = render_preview(shown, ratio, size, image_format, self.label)

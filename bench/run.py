@@ -1,0 +1,296 @@
+"""``make bench``: the bot under a lunch-time burst, next to the seed's way.
+
+Starts the real bot (HTTP mode) against the gateway and Slack stand-ins; the
+gateway answers after 2 s with an incompressible 2048×2048 PNG (≈12.6 MB,
+≈16.8 MB of base64 JSON). Fires 24 signed ``/banana … --size 2K`` commands
+at once with ``BANANA_CONCURRENCY=8`` and ``BANANA_MIN_INTERVAL=0``, then
+does the same work the seed's way, and reports both side by side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import psutil
+
+from bot.standins.gateway import GatewayStandIn
+from bot.standins.slack import SlackStandIn
+from bot.standins.slack_sender import SlackSender, slash_command
+
+BURST = 24
+CONCURRENCY = 8
+LATENCY = 2.0
+KEY = "bench-gateway-key"
+SECRET = "bench-signing-secret"
+CHANNEL = "C0GENERAL"
+ROOT = Path(__file__).resolve().parent.parent
+MB = 1024 * 1024
+
+
+class Sampler:
+    """Samples a process's RSS every 10 ms; keeps the peak."""
+
+    def __init__(self, process: psutil.Process) -> None:
+        self.process = process
+        self.peak = process.memory_info().rss
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                self.peak = max(self.peak, self.process.memory_info().rss)
+            except psutil.NoSuchProcess:
+                return
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> int:
+        if self._task:
+            self._task.cancel()
+        return self.peak
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, math.ceil(fraction * len(ordered)) - 1))
+    return ordered[index]
+
+
+async def wait_for(check, limit: float) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + limit
+    while not check():
+        if time.monotonic() > deadline:
+            raise RuntimeError("benchmark timed out")
+        await asyncio.sleep(0.02)
+
+
+async def run_bot(gateway: GatewayStandIn, slack: SlackStandIn, folder: Path) -> dict[str, float]:
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("BANANA_", "SLACK_"))},
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "BANANA_API_KEY": KEY,
+        "BANANA_API_URL": gateway.url,
+        "BANANA_CONCURRENCY": str(CONCURRENCY),
+        "BANANA_MIN_INTERVAL": "0",
+        "BANANA_MAX_QUEUED_PER_USER": str(BURST),
+        "BANANA_DAILY_QUOTA": "1000",
+        "BANANA_DB": str(folder / "bench.db"),
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+    }
+    log = (folder / "bot.log").open("wb")
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "serve", env=env, stdout=log, stderr=log
+    )
+    process = psutil.Process(child.pid)
+    async with aiohttp.ClientSession() as session:
+        for _ in range(300):
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    if response.status == 200:
+                        break
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.0)
+        idle_rss = process.memory_info().rss
+        sender = SlackSender(session, f"http://127.0.0.1:{port}/slack/events", SECRET)
+        sampler = Sampler(process)
+        sampler.start()
+        cpu_before = cpu_seconds(process)
+        before = len([m for m in slack.visible(CHANNEL) if m.files])
+        started = time.monotonic()
+        acks = await asyncio.gather(
+            *(
+                sender.command(
+                    slash_command(
+                        f"bench image {i} --size 2K",
+                        user=f"UBENCH{i:03d}",
+                        channel=CHANNEL,
+                        response_url=slack.response_url(f"bench{i}"),
+                    )
+                )
+                for i in range(BURST)
+            )
+        )
+        assert all(a.status == 200 for a in acks), [a.body for a in acks]
+        await wait_for(
+            lambda: len([m for m in slack.visible(CHANNEL) if m.files]) - before >= BURST, 300
+        )
+        makespan = time.monotonic() - started
+        cpu = cpu_seconds(process) - cpu_before
+        peak = await sampler.stop()
+    child.terminate()
+    await child.wait()
+    latencies = [a.seconds * 1000 for a in acks]
+    return {
+        "ack_p50_ms": statistics.median(latencies),
+        "ack_p99_ms": percentile(latencies, 0.99),
+        "makespan_s": makespan,
+        "cpu_per_image_s": cpu / BURST,
+        "peak_rss_growth_mb": (peak - idle_rss) / MB,
+        "idle_rss_mb": idle_rss / MB,
+    }
+
+
+async def run_seed_way(gateway: GatewayStandIn, slack: SlackStandIn) -> dict[str, float]:
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(Path(__file__).with_name("seed_way.py")),
+        gateway.url,
+        KEY,
+        slack.api_url,
+        slack.bot_token,
+        CHANNEL,
+        str(BURST),
+        str(CONCURRENCY),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert child.stdin
+    assert child.stdout
+    assert (await child.stdout.readline()).strip() == b"ready"
+    process = psutil.Process(child.pid)
+    await asyncio.sleep(0.5)
+    idle_rss = process.memory_info().rss
+    sampler = Sampler(process)
+    sampler.start()
+    cpu_before = cpu_seconds(process)
+    child.stdin.write(b"go\n")
+    await child.stdin.drain()
+    line = await child.stdout.readline()
+    cpu = cpu_seconds(process) - cpu_before
+    peak = await sampler.stop()
+    await child.wait()
+    result = json.loads(line)
+    return {
+        "ack_p50_ms": float("nan"),
+        "ack_p99_ms": float("nan"),
+        "makespan_s": result["makespan"],
+        "cpu_per_image_s": cpu / BURST,
+        "peak_rss_growth_mb": (peak - idle_rss) / MB,
+        "idle_rss_mb": idle_rss / MB,
+    }
+
+
+def table(bot: dict[str, float], seed: dict[str, float]) -> str:
+    ideal = LATENCY * math.ceil(BURST / CONCURRENCY)
+    rows = [
+        ("ack latency p50", f"{bot['ack_p50_ms']:.1f} ms", "—", "", ""),
+        (
+            "ack latency p99",
+            f"{bot['ack_p99_ms']:.1f} ms",
+            "—",
+            "≤ 100 ms",
+            _ok(bot["ack_p99_ms"] <= 100),
+        ),
+        (
+            f"makespan (ideal {ideal:.0f} s)",
+            f"{bot['makespan_s']:.2f} s",
+            f"{seed['makespan_s']:.2f} s",
+            f"≤ {1.3 * ideal:.1f} s (1.3× ideal)",
+            _ok(bot["makespan_s"] <= 1.3 * ideal),
+        ),
+        (
+            "CPU per image",
+            f"{bot['cpu_per_image_s']:.3f} s",
+            f"{seed['cpu_per_image_s']:.3f} s",
+            f"≤ 0.4× seed ({bot['cpu_per_image_s'] / seed['cpu_per_image_s']:.2f}×)",
+            _ok(bot["cpu_per_image_s"] <= 0.4 * seed["cpu_per_image_s"]),
+        ),
+        (
+            "peak RSS growth",
+            f"{bot['peak_rss_growth_mb']:.0f} MB",
+            f"{seed['peak_rss_growth_mb']:.0f} MB",
+            f"≤ 0.5× seed ({bot['peak_rss_growth_mb'] / seed['peak_rss_growth_mb']:.2f}×)",
+            _ok(bot["peak_rss_growth_mb"] <= 0.5 * seed["peak_rss_growth_mb"]),
+        ),
+        (
+            "idle RSS",
+            f"{bot['idle_rss_mb']:.0f} MB",
+            f"{seed['idle_rss_mb']:.0f} MB",
+            "≤ 100 MB",
+            _ok(bot["idle_rss_mb"] <= 100),
+        ),
+    ]
+    lines = [
+        "| measure | bot | seed's way | goal | met |",
+        "| --- | --- | --- | --- | --- |",
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
+    return "\n".join(lines)
+
+
+def _ok(flag: bool) -> str:
+    return "yes" if flag else "**no**"
+
+
+async def main() -> None:
+    gateway = GatewayStandIn(api_key=KEY, latency=LATENCY, default_mode="noise")
+    slack = SlackStandIn(bot_token="xoxb-bench-token")
+    await gateway.start()
+    await slack.start()
+    # Build the ≈16.8 MB answer once before measuring anything.
+    await gateway._reply("noise", "warm-up", "1:1", "2K")
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            bot = await run_bot(gateway, slack, Path(folder))
+        seed = await run_seed_way(gateway, slack)
+    finally:
+        await gateway.stop()
+        await slack.stop()
+    body = len(next(iter(gateway._noise_bodies.values())))
+    report = "\n".join(
+        [
+            "# Benchmark results",
+            "",
+            f"Measured {dt.date.today().isoformat()} on {platform.machine()}, "
+            f"{psutil.cpu_count()} cores, {psutil.virtual_memory().total / 1024**3:.0f} GiB, "
+            f"Python {platform.python_version()}, by `make bench`.",
+            "",
+            f"Burst: {BURST} signed `/banana … --size 2K` commands at once; gateway stand-in "
+            f"answers after {LATENCY:.0f} s with an incompressible 2048×2048 PNG "
+            f"({body / MB:.1f} MB of JSON); `BANANA_CONCURRENCY={CONCURRENCY}`, "
+            "`BANANA_MIN_INTERVAL=0`. The seed's way: `requests.post` → `response.json()` → "
+            f"`base64.b64decode` → slack-sdk `files_upload_v2`, on {CONCURRENCY} threads.",
+            "",
+            table(bot, seed),
+            "",
+        ]
+    )
+    print(report)
+    (ROOT / "bench" / "results.md").write_text(report)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,146 @@
+"""Decode a gateway answer while it arrives, without ever holding the image text.
+
+A 2K image comes as 10–17 MB of base64 inside a JSON string. Parsing the body
+whole costs three copies (the body, the string, the bytes) and a long stall.
+:class:`AnswerReader` instead copies the JSON *around* big strings into a
+small skeleton and base64-decodes each big string chunk by chunk as it
+streams in, leaving a placeholder in the skeleton. The skeleton is then
+parsed normally; placeholders are swapped for the decoded bytes.
+"""
+
+from __future__ import annotations
+
+import binascii
+
+import pybase64
+
+BIG_STRING = 64 * 1024  # longer JSON strings are taken for base64 image data
+PLACEHOLDER = "\x00blob:"
+_ESCAPES_IN_BASE64 = ((b"\\/", b"/"), (b"\\n", b""), (b"\\r", b""))
+
+
+class BadBlob:
+    """A big string that was not valid base64."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+class AnswerReader:
+    """Feed body chunks with :meth:`feed`; :meth:`finish` returns the skeleton and blobs."""
+
+    def __init__(self, big_string: int = BIG_STRING) -> None:
+        self._big_string = big_string
+        self._skeleton = bytearray()
+        self.blobs: list[bytes | BadBlob] = []
+        self._in_string = False
+        self._escaped = False  # the previous byte in a small string was a backslash
+        self._string_start = 0  # where the current small string's content starts
+        self._big: bytearray | None = None  # decoded bytes of the current big string
+        self._pending = b""  # base64 not yet decoded (a partial quartet or escape)
+        self._bad: str | None = None
+        self.size = 0
+
+    def feed(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        position, end = 0, len(chunk)
+        while position < end:
+            if self._big is not None:
+                position = self._feed_big(chunk, position)
+            elif self._in_string:
+                position = self._feed_small(chunk, position)
+            else:
+                quote = chunk.find(b'"', position)
+                if quote < 0:
+                    self._skeleton += chunk[position:]
+                    return
+                self._skeleton += chunk[position : quote + 1]
+                self._in_string, self._escaped = True, False
+                self._string_start = len(self._skeleton)
+                position = quote + 1
+
+    def _feed_small(self, chunk: bytes, position: int) -> int:
+        end = len(chunk)
+        while position < end:
+            if self._escaped:
+                self._escaped = False
+                self._skeleton.append(chunk[position])
+                position += 1
+                continue
+            quote = chunk.find(b'"', position)
+            slash = chunk.find(b"\\", position, quote if quote >= 0 else end)
+            if slash >= 0:
+                self._skeleton += chunk[position : slash + 1]
+                self._escaped = True
+                position = slash + 1
+                continue
+            if quote < 0:
+                self._skeleton += chunk[position:]
+                position = end
+                break
+            self._skeleton += chunk[position : quote + 1]
+            self._in_string = False
+            return quote + 1
+        if len(self._skeleton) - self._string_start > self._big_string:
+            # Long enough to be image data: decode it from here on.
+            content = bytes(self._skeleton[self._string_start :])
+            del self._skeleton[self._string_start :]
+            self._big, self._pending, self._bad = bytearray(), b"", None
+            if self._escaped:  # the escape's second byte has not arrived yet
+                self._escaped = False
+            self._decode(content)
+        return position
+
+    def _feed_big(self, chunk: bytes, position: int) -> int:
+        quote = chunk.find(b'"', position)
+        # A quote right after an odd backslash would be an escaped quote: not base64.
+        stop = len(chunk) if quote < 0 else quote
+        self._decode(chunk[position:stop])
+        if quote < 0:
+            return len(chunk)
+        self._close_big()
+        return quote + 1
+
+    def _decode(self, text: bytes) -> None:
+        assert self._big is not None
+        if self._bad:
+            return
+        data = self._pending + text
+        if b"\\" in data:
+            for escape, plain in _ESCAPES_IN_BASE64:
+                data = data.replace(escape, plain)
+            if data.endswith(b"\\"):  # an escape split across chunks
+                data, tail = data[:-1], b"\\"
+            else:
+                tail = b""
+            if b"\\" in data:
+                self._bad = "the image data contains JSON escapes that are not base64"
+                return
+        else:
+            tail = b""
+        cut = len(data) - len(data) % 4
+        try:
+            self._big += pybase64.b64decode(data[:cut], validate=True)
+        except binascii.Error as exc:
+            self._bad = f"not valid base64 ({exc})"
+            return
+        self._pending = data[cut:] + tail
+
+    def _close_big(self) -> None:
+        assert self._big is not None
+        if not self._bad and self._pending:
+            padded = self._pending + b"=" * (-len(self._pending) % 4)
+            try:
+                self._big += pybase64.b64decode(padded, validate=True)
+            except binascii.Error as exc:
+                self._bad = f"not valid base64 ({exc})"
+        index = len(self.blobs)
+        self.blobs.append(BadBlob(self._bad) if self._bad else bytes(self._big))
+        self._skeleton += f'\\u0000blob:{index}"'.encode()
+        self._big, self._pending, self._bad, self._in_string = None, b"", None, False
+
+    def finish(self) -> bytes:
+        """The JSON skeleton; big strings stand there as ``"\\u0000blob:N"``."""
+        if self._big is not None:  # the body ended inside a string: broken JSON anyway
+            self._close_big()
+        return bytes(self._skeleton)
