@@ -280,7 +280,7 @@ async def main() -> None:
             "",
             f"Burst: {BURST} signed `/banana … --size 2K` commands at once; gateway stand-in "
             f"answers after {LATENCY:.0f} s with an incompressible 2048×2048 PNG "
-            f"({body / MB:.1f} MB of JSON); `BANANA_CONCURRENCY={CONCURRENCY}`, "
+            f"({body / 1e6:.1f} MB of JSON); `BANANA_CONCURRENCY={CONCURRENCY}`, "
             "`BANANA_MIN_INTERVAL=0`. The seed's way: `requests.post` → `response.json()` → "
             f"`base64.b64decode` → slack-sdk `files_upload_v2`, on {CONCURRENCY} threads.",
             "",

@@ -47,6 +47,8 @@ async def test_slash_command_delivers_the_image_in_the_channel(
     assert [r.aspect_ratio for r in gateway.requests] == ["16:9"]
     (upload_call,) = slack.calls_to("files.getUploadURLExternal")
     assert upload_call.args["alt_txt"] == "a shiba inu in a park"
+    (sent,) = slack.calls_to("upload")
+    assert sent.args["content_length"] == upload_call.args["length"] == str(sent.args["length"])
     # The status line was posted first, then retired; only the result remains.
     assert len(slack.calls_to("chat.postMessage")) == 1
     await eventually(lambda: len(slack.visible(CHANNEL)) == 1)

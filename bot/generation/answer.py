@@ -15,7 +15,7 @@ from typing import Any
 import pybase64
 
 from bot.generation.errors import Declined, GatewayErrorCode, MalformedAnswer
-from bot.generation.images import GeneratedImage, NotAnImage, identify
+from bot.generation.images import GeneratedImage, ImageBytes, NotAnImage, identify
 from bot.generation.stream import PLACEHOLDER, AnswerReader, BadBlob
 
 
@@ -93,7 +93,7 @@ def parse_read_answer(reader: AnswerReader, *, logid: str | None = None) -> Answ
     return Answer(images=tuple(images), text=text, finish_reason=finish_reason)
 
 
-def _data(encoded: str, blobs: list[bytes | BadBlob], logid: str | None) -> bytes:
+def _data(encoded: str, blobs: list[bytearray | BadBlob], logid: str | None) -> ImageBytes:
     """The image bytes: decoded while streaming (big images) or here (small ones)."""
     if encoded.startswith(PLACEHOLDER):
         blob = blobs[int(encoded.removeprefix(PLACEHOLDER))]
@@ -112,7 +112,7 @@ def _text_or_none(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _image(inline: object, blobs: list[bytes | BadBlob], logid: str | None) -> GeneratedImage:
+def _image(inline: object, blobs: list[bytearray | BadBlob], logid: str | None) -> GeneratedImage:
     encoded = inline.get("data") if isinstance(inline, dict) else None
     if not isinstance(encoded, str) or not encoded:
         raise MalformedAnswer("an image in the answer has no data", logid=logid)

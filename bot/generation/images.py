@@ -18,9 +18,13 @@ class NotAnImage(ValueError):
     """The bytes are not an image Pillow can identify."""
 
 
+# Big images stay in the bytearray they were decoded into (no extra copy).
+ImageBytes = bytes | bytearray
+
+
 @dataclass(frozen=True, repr=False)
 class GeneratedImage:
-    data: bytes
+    data: ImageBytes
     mime_type: str
     width: int
     height: int
@@ -33,7 +37,7 @@ class GeneratedImage:
         return f"GeneratedImage({self.mime_type}, {self.width}x{self.height}, {len(self.data)} B)"
 
 
-def identify(data: bytes) -> GeneratedImage:
+def identify(data: ImageBytes) -> GeneratedImage:
     """Read the real format and pixel size from the bytes (headers only, no decoding).
 
     Raises:
@@ -41,7 +45,7 @@ def identify(data: bytes) -> GeneratedImage:
     """
     try:
         # The headers sit at the start; no need to hand Pillow megabytes.
-        with Image.open(io.BytesIO(data[:_HEADER_BYTES])) as image:
+        with Image.open(io.BytesIO(bytes(data[:_HEADER_BYTES]))) as image:
             mime = Image.MIME.get(image.format or "", "")
             width, height = image.size
     except (UnidentifiedImageError, OSError, ValueError) as exc:

@@ -32,11 +32,14 @@ class AnswerReader:
     def __init__(self, big_string: int = BIG_STRING) -> None:
         self._big_string = big_string
         self._skeleton = bytearray()
-        self.blobs: list[bytes | BadBlob] = []
+        self.blobs: list[bytearray | BadBlob] = []
         self._in_string = False
         self._escaped = False  # the previous byte in a small string was a backslash
         self._string_start = 0  # where the current small string's content starts
-        self._big: bytearray | None = None  # decoded bytes of the current big string
+        # Decoded bytes of the current big string. Kept as the bytearray it grows in
+        # (large reallocations move pages, not bytes): a final bytes() copy of every
+        # image would double the peak memory of a burst.
+        self._big: bytearray | None = None
         self._pending = b""  # base64 not yet decoded (a partial quartet or escape)
         self._bad: str | None = None
         self.size = 0
@@ -135,7 +138,7 @@ class AnswerReader:
             except binascii.Error as exc:
                 self._bad = f"not valid base64 ({exc})"
         index = len(self.blobs)
-        self.blobs.append(BadBlob(self._bad) if self._bad else bytes(self._big))
+        self.blobs.append(BadBlob(self._bad) if self._bad else self._big)
         self._skeleton += f'\\u0000blob:{index}"'.encode()
         self._big, self._pending, self._bad, self._in_string = None, b"", None, False
 

@@ -340,7 +340,16 @@ class SlackStandIn:
     async def _upload(self, request: web.Request) -> web.Response:
         file_id = request.match_info["file_id"]
         data = await request.read()
-        self.calls.append(Call("upload", {"file_id": file_id, "length": len(data)}))
+        self.calls.append(
+            Call(
+                "upload",
+                {
+                    "file_id": file_id,
+                    "length": len(data),
+                    "content_length": request.headers.get("Content-Length"),
+                },
+            )
+        )
         await asyncio.sleep(self.upload_delay)
         if self._faults["upload"]:
             self._faults["upload"].popleft()
@@ -350,6 +359,10 @@ class SlackStandIn:
             return web.Response(status=404, text="unknown upload")
         if "Authorization" in request.headers:
             return web.Response(status=400, text="the upload URL takes no auth header")
+        if len(data) != upload["length"]:
+            return web.Response(
+                status=400, text=f"expected {upload['length']} bytes, got {len(data)}"
+            )
         upload["data"] = data
         return web.Response(text=f"OK - {len(data)}")
 
