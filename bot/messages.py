@@ -6,8 +6,10 @@ gateway reads the same everywhere.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 from bot.generation import (
     BadRequest,
@@ -64,6 +66,10 @@ def usage_text(command: str = "/banana") -> str:
             f"*Ratio names*: {aliases}, e.g. `--ar wide`",
             f"*Sizes* (`--size`): {', '.join(SIZES)} (default 1K)",
             "*Count* (`--n`): how many images, one call each",
+            "*Edit*: mention me with up to 4 images attached, or in a thread with my image "
+            "(`@banana make it night`, `@banana v1 but in watercolor`), or use the "
+            "message shortcut *Edit with banana*.",
+            f"*More*: `{command} history` · `{command} usage` · `{command} cancel`",
             "",
             "*Tips:* portraits 2:3 or 3:4 · banners 16:9 or 21:9 · social posts 1:1 or 9:16. "
             "Say the style, light and mood; Chinese and English both work. "
@@ -264,3 +270,175 @@ def cancel_report_text(cancelled: int) -> str:
         return "You have no queued images to cancel (running ones always finish)."
     noun = "request" if cancelled == 1 else "requests"
     return f"🚫 Cancelled {cancelled} queued {noun}. Running ones will finish."
+
+
+# ---- Block Kit: result cards, buttons, the edit modal, history ----------------------------
+ACTION_REROLL = "banana_reroll"
+ACTION_RATIO = "banana_ratio"
+ACTION_EDIT = "banana_edit"
+ACTION_DELETE = "banana_delete"
+VIEW_EDIT = "banana_edit"
+VIEW_EDIT_MESSAGE = "banana_edit_message"
+SHORTCUT_EDIT_MESSAGE = "banana_edit_message"
+DELETE_DENIED_TEXT = "Only the person who asked for this image (or an admin) can delete it."
+GONE_TEXT = "I no longer know that image (it may have been deleted)."
+NO_IMAGES_TEXT = "That message has no images I can edit. Attach up to 4 images and mention me."
+Block = dict[str, Any]
+
+
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
+    button: Block = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text, "emoji": True},
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def _controls(job: Job, *, rephrase: bool = False) -> Block:
+    ratio_options = [
+        {"text": {"type": "plain_text", "text": ratio}, "value": f"{job.id}|{ratio}"}
+        for ratio in RATIOS
+        if ratio != job.options.aspect_ratio
+    ]
+    elements: list[Block] = []
+    if rephrase:
+        elements.append(_button("✏️ Try again, rephrased", ACTION_EDIT, job.id, "primary"))
+    elements.append(_button("🔁 Re-roll", ACTION_REROLL, job.id))
+    elements.append(
+        {
+            "type": "static_select",
+            "action_id": ACTION_RATIO,
+            "placeholder": {"type": "plain_text", "text": "Another ratio…"},
+            "options": ratio_options,
+        }
+    )
+    if not rephrase:
+        elements.append(_button("✏️ Edit prompt", ACTION_EDIT, job.id))
+        delete = _button("🗑 Delete", ACTION_DELETE, job.id, "danger")
+        delete["confirm"] = {
+            "title": {"type": "plain_text", "text": "Delete this image?"},
+            "text": {"type": "plain_text", "text": "The image and this card will be removed."},
+            "confirm": {"type": "plain_text", "text": "Delete"},
+            "deny": {"type": "plain_text", "text": "Keep"},
+        }
+        elements.append(delete)
+    return {"type": "actions", "block_id": f"controls-{job.id}", "elements": elements}
+
+
+def result_card(
+    job: Job, elapsed: float, images: int, version: int | None
+) -> tuple[str, list[Block]]:
+    """The status line, once the images are up: what was made, with buttons."""
+    tag = f"*v{version}* " if version else ""
+    noun = "image" if images == 1 else f"{images} images"
+    text = f"✅ {tag}{_request(job)} — {noun} in {elapsed:.0f}s"
+    return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}, _controls(job)]
+
+
+def failure_card(job: Job, text: str, *, declined: bool) -> tuple[str, list[Block]]:
+    """A failed job's status line; a refusal offers to try again, rephrased."""
+    return text, [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        _controls(job, rephrase=declined),
+    ]
+
+
+def edit_modal(job: Job, *, title: str = "Edit prompt") -> Block:
+    options = job.options
+    flags = f" --ar {options.aspect_ratio} --size {options.size}"
+    if options.count > 1:
+        flags += f" --n {options.count}"
+    return {
+        "type": "modal",
+        "callback_id": VIEW_EDIT,
+        "private_metadata": job.id,
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": "Generate"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "prompt",
+                "label": {"type": "plain_text", "text": "Prompt and options"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "prompt",
+                    "multiline": True,
+                    "initial_value": job.prompt + flags,
+                },
+                "hint": {"type": "plain_text", "text": "Options: --ar W:H, --size 1K|2K, --n N"},
+            }
+        ],
+    }
+
+
+def edit_message_modal(metadata: str, images: int) -> Block:
+    noun = "image" if images == 1 else f"{images} images"
+    return {
+        "type": "modal",
+        "callback_id": VIEW_EDIT_MESSAGE,
+        "private_metadata": metadata,
+        "title": {"type": "plain_text", "text": "Edit with banana"},
+        "submit": {"type": "plain_text", "text": "Edit"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "prompt",
+                "label": {"type": "plain_text", "text": f"What should change in the {noun}?"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "prompt",
+                    "multiline": True,
+                    "placeholder": {"type": "plain_text", "text": "make it night, watercolor"},
+                },
+            }
+        ],
+    }
+
+
+def permalink(base_url: str, channel: str, ts: str, thread_ts: str | None = None) -> str:
+    link = f"{base_url.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"
+    if thread_ts and thread_ts != ts:
+        link += f"?thread_ts={thread_ts}&cid={channel}"
+    return link
+
+
+def history_text(entries: Sequence[HistoryItem]) -> str:
+    if not entries:
+        return "You have no images yet. Try `/banana a shiba inu in a park --ar 16:9`."
+    lines = ["*Your last generations:*"]
+    for item in entries:
+        when = dt.datetime.fromtimestamp(item.finished_at, dt.UTC).strftime("%b %d %H:%M UTC")
+        link = f" · <{item.link}|open>" if item.link else ""
+        version = f"v{item.version} · " if item.version else ""
+        lines.append(
+            f"• {version}_{_short(item.prompt, 80)}_ · {item.options.describe()} · {when}{link}"
+        )
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    prompt: str
+    options: ImageOptions
+    finished_at: float
+    version: int | None
+    link: str | None
+
+
+def inputs_note(count: int) -> str:
+    noun = "image" if count == 1 else f"{count} images"
+    return f"✏️ Editing {noun}"
+
+
+def version_missing_text(version: int, latest: int) -> str:
+    return f"There is no v{version} in this thread (the latest is v{latest})."
+
+
+def download_failed_text(error: Exception) -> str:
+    return f"I could not read the image to edit ({error}). Is it still shared here?"

@@ -90,6 +90,7 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
             limits=Limits.from_settings(settings),
             max_images=settings.max_images,
             max_prompt=settings.max_prompt,
+            workspace_url=str(identity.get("url") or ""),
         ).register(bolt)
         await journal.prune_deliveries()
         runner.start()

@@ -64,7 +64,9 @@ async def test_daily_quota_counts_delivered_and_reserved_not_failed(journal: Jou
     delivered, failed, running = job(count=2), job(count=3), job(count=2)
     for j in (delivered, failed):
         assert (await journal.admit(j, [j.key], limits)).admission is Admission.ACCEPTED
-    await journal.finish_delivered(delivered.id, images=2, size="2K", attempts=2, logids=["l"])
+    await journal.finish_delivered(
+        delivered.id, images=2, size="2K", attempts=2, logids=["l"], file_ids=["F1"]
+    )
     await journal.update(failed.id, "failed", error="declined")
     assert (await journal.admit(running, [running.key], limits)).admission is Admission.ACCEPTED
     decision = await journal.admit(job(count=2), [], limits)

@@ -28,7 +28,10 @@ def test_manifest_scopes_events_and_command() -> None:
         "im:write",
         "reactions:write",
         "channels:join",
+        "files:read",
     } <= scopes
+    (shortcut,) = data["features"]["shortcuts"]
+    assert (shortcut["type"], shortcut["callback_id"]) == ("message", "banana_edit_message")
     assert data["settings"]["event_subscriptions"]["bot_events"] == ["app_mention", "message.im"]
     assert data["settings"]["socket_mode_enabled"] is True
     assert data["settings"]["interactivity"]["is_enabled"] is True

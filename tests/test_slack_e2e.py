@@ -49,9 +49,18 @@ async def test_slash_command_delivers_the_image_in_the_channel(
     assert upload_call.args["alt_txt"] == "a shiba inu in a park"
     (sent,) = slack.calls_to("upload")
     assert sent.args["content_length"] == upload_call.args["length"] == str(sent.args["length"])
-    # The status line was posted first, then retired; only the result remains.
+    # The status line was posted first and became the result card, with buttons.
     assert len(slack.calls_to("chat.postMessage")) == 1
-    await eventually(lambda: len(slack.visible(CHANNEL)) == 1)
+    card, image = slack.visible(CHANNEL)
+    await eventually(lambda: card.text.startswith("✅"))
+    assert card.ts < image.ts
+    actions = next(b for b in card.blocks if b["type"] == "actions")["elements"]
+    assert [e["action_id"] for e in actions] == [
+        "banana_reroll",
+        "banana_ratio",
+        "banana_edit",
+        "banana_delete",
+    ]
 
 
 async def test_several_images_arrive_in_one_upload(

@@ -17,7 +17,7 @@ from bot.generation.errors import (
     RateLimited,
     UpstreamUnavailable,
 )
-from bot.generation.images import GeneratedImage, identify
+from bot.generation.images import GeneratedImage, InputImage, identify, prepare_input
 from bot.generation.pacing import Pacer
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "GenerationClient",
     "GenerationError",
     "ImageRequest",
+    "InputImage",
     "KeyRejected",
     "MalformedAnswer",
     "Pacer",
@@ -37,4 +38,5 @@ __all__ = [
     "UpstreamUnavailable",
     "identify",
     "new_logid",
+    "prepare_input",
 ]

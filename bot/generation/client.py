@@ -28,7 +28,7 @@ from bot.generation.errors import (
     RateLimited,
     UpstreamUnavailable,
 )
-from bot.generation.images import GeneratedImage
+from bot.generation.images import GeneratedImage, InputImage
 from bot.generation.pacing import Pacer
 from bot.generation.stream import AnswerReader
 
@@ -45,15 +45,21 @@ class ImageRequest:
     aspect_ratio: str = "1:1"
     size: str = "1K"
     image_only: bool = False
+    images: tuple[InputImage, ...] = ()  # images to edit, sent as user input
 
     def body(self, model: str) -> dict[str, object]:
-        """The gateway's request body, exactly as the seed sends it."""
+        """The gateway's request body, exactly as the seed sends it (plus input images,
+        OpenAI-style, as every public client of this gateway sends them)."""
         text = IMAGE_INSTRUCTION + self.prompt if self.image_only else self.prompt
+        content: list[dict[str, object]] = [{"type": "text", "text": text}]
+        content += [
+            {"type": "image_url", "image_url": {"url": image.data_url()}} for image in self.images
+        ]
         return {
             "stream": False,
             "model": model,
             "max_tokens": MAX_TOKENS,
-            "messages": [{"role": "user", "content": [{"type": "text", "text": text}]}],
+            "messages": [{"role": "user", "content": content}],
             "response_modalities": ["IMAGE"] if self.image_only else ["TEXT", "IMAGE"],
             "image_config": {
                 "aspectRatio": self.aspect_ratio,

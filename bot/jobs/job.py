@@ -28,6 +28,8 @@ class Job:
     response_url: str | None = None  # slash commands only
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
     created_at: float = field(default_factory=time.time)
+    inputs: tuple[str, ...] = ()  # url_private of images to edit (attachments, earlier versions)
+    parent: str | None = None  # the job this one re-rolls or edits
 
     def retry_command(self) -> str:
         """The one line that asks for the same image again."""

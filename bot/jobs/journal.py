@@ -65,6 +65,15 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_by_user ON jobs (user_id, state, finished_at);
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state);
 """
+# Columns added after the first release; added to older journals on open.
+LATER_COLUMNS = {
+    "inputs": "TEXT NOT NULL DEFAULT ''",
+    "parent_id": "TEXT",
+    "file_ids": "TEXT NOT NULL DEFAULT ''",
+    "file_urls": "TEXT NOT NULL DEFAULT ''",
+    "version": "INTEGER",
+    "deleted": "INTEGER NOT NULL DEFAULT 0",
+}
 _ACTIVE = "(" + ", ".join(f"'{s}'" for s in ACTIVE_STATES) + ")"
 
 
@@ -98,6 +107,11 @@ class Entry:
     status_channel: str | None
     status_ts: str | None
     result_thread: str | None
+    file_ids: tuple[str, ...] = ()
+    file_urls: tuple[str, ...] = ()
+    version: int | None = None
+    deleted: bool = False
+    finished_at: float | None = None
 
 
 class Journal:
@@ -190,8 +204,9 @@ class Journal:
         options = job.options
         self._db.execute(
             "INSERT INTO jobs (id, delivery_key, state, source, user_id, channel, reply_thread,"
-            " request_ts, response_url, prompt, aspect_ratio, size, count, created_at, updated_at)"
-            " VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " request_ts, response_url, prompt, aspect_ratio, size, count, created_at, updated_at,"
+            " inputs, parent_id)"
+            " VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 job.id,
                 job.key,
@@ -207,6 +222,8 @@ class Journal:
                 options.count,
                 job.created_at,
                 time.time(),
+                " ".join(job.inputs),
+                job.parent,
             ),
         )
 
@@ -227,7 +244,14 @@ class Journal:
             self._db.execute(sql, args)
 
     async def finish_delivered(
-        self, job_id: str, *, images: int, size: str, attempts: int, logids: list[str]
+        self,
+        job_id: str,
+        *,
+        images: int,
+        size: str,
+        attempts: int,
+        logids: list[str],
+        file_ids: list[str],
     ) -> None:
         await self.update(
             job_id,
@@ -236,7 +260,46 @@ class Journal:
             cost=estimated_cost(size, images),
             attempts=attempts,
             logids=" ".join(logids),
+            file_ids=" ".join(file_ids),
         )
+
+    async def next_version(self, channel: str, thread_ts: str) -> int:
+        """The number the next image in this thread gets (v1, v2, …)."""
+        latest = await self._run(
+            self._scalar,
+            "SELECT COALESCE(MAX(version), 0) FROM jobs WHERE status_channel = ?"
+            " AND result_thread = ? AND state IN ('delivered', 'uploading')",
+            channel,
+            thread_ts,
+        )
+        return latest + 1
+
+    async def mark_deleted(self, job_id: str) -> None:
+        await self.update(job_id, deleted=1)
+
+    async def get(self, job_id: str) -> Entry | None:
+        rows = await self._run(self._rows, "SELECT * FROM jobs WHERE id = ?", (job_id,))
+        return _entry(rows[0]) if rows else None
+
+    async def history(self, user: str, limit: int = 10) -> list[Entry]:
+        """The user's latest delivered generations, newest first."""
+        rows = await self._run(
+            self._rows,
+            "SELECT * FROM jobs WHERE user_id = ? AND state = 'delivered' AND deleted = 0"
+            " ORDER BY finished_at DESC LIMIT ?",
+            (user, limit),
+        )
+        return [_entry(row) for row in rows]
+
+    async def thread_versions(self, channel: str, thread_ts: str) -> list[Entry]:
+        """Delivered images in a thread, oldest first: v1, v2, …"""
+        rows = await self._run(
+            self._rows,
+            "SELECT * FROM jobs WHERE status_channel = ? AND result_thread = ?"
+            " AND state = 'delivered' AND deleted = 0 AND version IS NOT NULL ORDER BY version",
+            (channel, thread_ts),
+        )
+        return [_entry(row) for row in rows]
 
     async def state_of(self, job_id: str) -> State | None:
         rows = await self._run(self._rows, "SELECT state FROM jobs WHERE id = ?", (job_id,))
@@ -289,6 +352,10 @@ def _connect(path: Path) -> sqlite3.Connection:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.executescript(SCHEMA)
+    present = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
+    for column, kind in LATER_COLUMNS.items():
+        if column not in present:
+            db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
     db.commit()
     return db
 
@@ -306,5 +373,18 @@ def _entry(row: sqlite3.Row) -> Entry:
         response_url=row["response_url"],
         id=row["id"],
         created_at=row["created_at"],
+        inputs=tuple(row["inputs"].split()),
+        parent=row["parent_id"],
     )
-    return Entry(job, row["state"], row["status_channel"], row["status_ts"], row["result_thread"])
+    return Entry(
+        job,
+        row["state"],
+        row["status_channel"],
+        row["status_ts"],
+        row["result_thread"],
+        file_ids=tuple(row["file_ids"].split()),
+        file_urls=tuple(row["file_urls"].split()),
+        version=row["version"],
+        deleted=bool(row["deleted"]),
+        finished_at=row["finished_at"],
+    )

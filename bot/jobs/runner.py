@@ -19,12 +19,16 @@ from dataclasses import dataclass, field
 from bot import messages
 from bot.generation import (
     BadRequest,
+    Declined,
     Generation,
     GenerationClient,
     GenerationError,
     ImageRequest,
+    InputImage,
     KeyRejected,
+    prepare_input,
 )
+from bot.generation.images import NotAnImage
 from bot.jobs.fair_queue import FairQueue, QueueClosed, Unit
 from bot.jobs.job import Job
 from bot.jobs.journal import Journal
@@ -223,7 +227,14 @@ class JobRunner:
             logger.exception("job=%s could not post its status; requester not told", job.id)
             await self._journal.update(job.id, "failed", error=str(exc))
             return
-        request = ImageRequest(job.prompt, job.options.aspect_ratio, job.options.size)
+        try:
+            inputs = await self._inputs(job)
+        except (DeliveryError, NotAnImage) as exc:
+            await self._fail(job, place, _Progress(), messages.download_failed_text(exc))
+            return
+        request = ImageRequest(
+            job.prompt, job.options.aspect_ratio, job.options.size, images=inputs
+        )
         units = [Unit(job.user, job.id, request) for _ in range(job.options.count)]
         self._jobs[job.id] = (job, units, progress)
         ticker = asyncio.create_task(self._keep_status_fresh(job, place, progress))
@@ -245,6 +256,14 @@ class JobRunner:
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
             self._jobs.pop(job.id, None)
+
+    async def _inputs(self, job: Job) -> tuple[InputImage, ...]:
+        """Download the images to edit and bring each under the gateway's size limit."""
+        prepared = []
+        for file_id in job.inputs:
+            data = await self._writer.download(file_id)
+            prepared.append(await asyncio.to_thread(prepare_input, data))
+        return tuple(prepared)
 
     async def _finish(
         self, job: Job, place: Place, progress: _Progress, results: list[object]
@@ -272,7 +291,10 @@ class JobRunner:
                     failure,
                 )
         if not generations:
-            await self._fail(job, place, progress, messages.failure_text(failures[0]))
+            declined = isinstance(failures[0], Declined)
+            await self._fail(
+                job, place, progress, messages.failure_text(failures[0]), declined=declined
+            )
             return
         comment = messages.result_comment(
             user=job.user,
@@ -284,11 +306,25 @@ class JobRunner:
         )
         images = [image for generation in generations for image in generation.images]
         progress.state = "done"
-        await self._journal.update(job.id, "uploading", logids=" ".join(progress.logids))
+        # Results in a thread are numbered, so "v2 but at night" can name one.
+        version = (
+            await self._journal.next_version(place.channel, place.thread_ts)
+            if place.thread_ts
+            else None
+        )
+        if job.inputs:
+            comment = f"{messages.inputs_note(len(job.inputs))}\n{comment}"
+        if version:
+            comment = f"*v{version}* · {comment}"
+        card = messages.result_card(job, progress.elapsed, len(images), version)
+        await self._journal.update(
+            job.id, "uploading", logids=" ".join(progress.logids), version=version
+        )
         try:
-            await self._writer.deliver(job, place, images, comment)
+            file_ids = await self._writer.deliver(job, place, images, comment)
         except DeliveryError as exc:
             logger.exception("job=%s upload failed", job.id)
+            await self._journal.update(job.id, version=None)
             await self._fail(job, place, progress, messages.upload_failed_text(exc))
             return
         await self._journal.finish_delivered(
@@ -297,7 +333,9 @@ class JobRunner:
             size=job.options.size,
             attempts=progress.attempts,
             logids=progress.logids,
+            file_ids=file_ids,
         )
+        await self._writer.show_result(job, place, card)
         log_event(
             job,
             "delivered",
@@ -306,7 +344,9 @@ class JobRunner:
             logids=",".join(g.logid for g in generations),
         )
 
-    async def _fail(self, job: Job, place: Place, progress: _Progress, text: str) -> None:
+    async def _fail(
+        self, job: Job, place: Place, progress: _Progress, text: str, *, declined: bool = False
+    ) -> None:
         progress.state = "failed"
         await self._journal.update(
             job.id,
@@ -322,7 +362,10 @@ class JobRunner:
             logid=progress.logids[-1] if progress.logids else "-",
         )
         try:
-            await self._writer.fail(job, place, messages.status_text(job, "failed", 0, text))
+            card_text, blocks = messages.failure_card(
+                job, messages.status_text(job, "failed", 0, text), declined=declined
+            )
+            await self._writer.fail(job, place, card_text, blocks)
         except DeliveryError:
             logger.exception("job=%s could not tell the requester about a failure", job.id)
 

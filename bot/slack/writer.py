@@ -85,13 +85,20 @@ class SlackWriter:
             channel, thread, ts, shown=status, last_edit=time.monotonic(), moved_to_dm=moved
         )
 
-    async def show(self, place: Place, text: str, *, final: bool = False) -> None:
+    async def show(
+        self,
+        place: Place,
+        text: str,
+        *,
+        final: bool = False,
+        blocks: list[dict[str, Any]] | None = None,
+    ) -> None:
         """Edit the status line, at most once per ``min_edit_gap`` seconds.
 
         A non-final edit inside the gap is skipped (the next tick carries the
         newer state); a final one waits for the gap.
         """
-        if text == place.shown:
+        if text == place.shown and blocks is None:
             return
         wait = place.last_edit + self._min_edit_gap - time.monotonic()
         if wait > 0:
@@ -99,7 +106,9 @@ class SlackWriter:
                 return
             await asyncio.sleep(wait)
         try:
-            await self._client.chat_update(channel=place.channel, ts=place.status_ts, text=text)
+            await self._client.chat_update(
+                channel=place.channel, ts=place.status_ts, text=text, blocks=blocks or []
+            )
         except SlackClientError as exc:
             if final:
                 raise DeliveryError(f"could not update the status: {exc}") from exc
@@ -108,9 +117,13 @@ class SlackWriter:
         place.shown, place.last_edit = text, time.monotonic()
 
     async def deliver(
-        self, job: Job, place: Place, images: Sequence[GeneratedImage], comment: str
-    ) -> None:
-        """Upload all images in one go, then retire the status line.
+        self,
+        job: Job,
+        place: Place,
+        images: Sequence[GeneratedImage],
+        comment: str,
+    ) -> list[str]:
+        """Upload all images in one go, shared with ``comment``; returns the file ids.
 
         Raises:
             DeliveryError: the upload failed, even after the DM fallback.
@@ -126,18 +139,30 @@ class SlackWriter:
                 await self._share_files(dm, None, files, comment)
             except SlackClientError as again:
                 raise DeliveryError(str(again)) from again
-        await self._retire_status(place)
+        return [f["id"] for f in files]
+
+    async def show_result(
+        self, job: Job, place: Place, card: tuple[str, list[dict[str, Any]]]
+    ) -> None:
+        """Turn the status line into the result card (with its buttons); mark the request done."""
+        text, blocks = card
+        try:
+            await self.show(place, text, final=True, blocks=blocks)
+        except DeliveryError:
+            logger.warning("the result card could not replace the status line", exc_info=True)
         if job.request_ts:
             await self._react(job.channel, job.request_ts, REACTION_DONE, REACTION_WORKING)
 
-    async def fail(self, job: Job, place: Place, text: str) -> None:
+    async def fail(
+        self, job: Job, place: Place, text: str, blocks: list[dict[str, Any]] | None = None
+    ) -> None:
         """Show the failure on the status line (and the failed reaction).
 
         Raises:
             DeliveryError: the failure could not be shown anywhere.
         """
         try:
-            await self.show(place, text, final=True)
+            await self.show(place, text, final=True, blocks=blocks)
         except DeliveryError:
             if not job.response_url:
                 raise
@@ -276,12 +301,49 @@ class SlackWriter:
                 raise
             await self._client.files_completeUploadExternal(**arguments)
 
-    async def _retire_status(self, place: Place) -> None:
-        """The result now says everything the status line said."""
+    # ---- buttons, modals, files -------------------------------------------------------------
+    async def open_modal(self, trigger_id: str, view: dict[str, Any]) -> None:
         try:
-            await self._client.chat_delete(channel=place.channel, ts=place.status_ts)
+            await self._client.views_open(trigger_id=trigger_id, view=view)
+        except SlackClientError:
+            logger.exception("could not open a modal")
+
+    async def delete_result(
+        self, channel: str, card_ts: str | None, file_ids: Sequence[str]
+    ) -> None:
+        """Remove a result: its files and its card. Missing pieces are skipped."""
+        for file_id in file_ids:
+            try:
+                await self._client.files_delete(file=file_id)
+            except SlackClientError as exc:
+                logger.warning("could not delete file %s: %s", file_id, exc)
+        if card_ts:
+            try:
+                await self._client.chat_delete(channel=channel, ts=card_ts)
+            except SlackClientError as exc:
+                logger.warning("could not delete the card: %s", exc)
+
+    async def download(self, file_id: str) -> bytes:
+        """A Slack file's bytes, fetched from ``url_private`` with the bot token.
+
+        Raises:
+            DeliveryError: Slack would not give the file, or it is not an image.
+        """
+        try:
+            info = await self._client.files_info(file=file_id)
         except SlackClientError as exc:
-            logger.warning("could not remove the status line: %s", exc)
+            raise DeliveryError(f"files.info failed: {_error_code(exc) or exc}") from exc
+        url = str(info["file"].get("url_private_download") or info["file"].get("url_private"))
+        headers = {"Authorization": f"Bearer {self._client.token}"}
+        try:
+            async with self._session.get(url, headers=headers) as response:
+                kind = response.headers.get("Content-Type", "")
+                if response.status != 200 or not kind.startswith("image/"):
+                    # Without a valid token Slack answers 200 with a login page.
+                    raise DeliveryError(f"Slack answered {response.status} {kind or 'no type'}")
+                return await response.read()
+        except aiohttp.ClientError as exc:
+            raise DeliveryError(f"download failed: {exc}") from exc
 
     async def _react(self, channel: str, ts: str, add: str, remove: str | None = None) -> None:
         """Reactions are decoration: a failure is logged, never fatal."""

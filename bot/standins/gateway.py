@@ -54,6 +54,7 @@ class RecordedRequest:
     size: str
     body: dict[str, Any]
     mode: str
+    inputs: int = 0
     at: float = field(default_factory=time.monotonic)
 
 
@@ -137,7 +138,15 @@ class GatewayStandIn:
         mode = directive.group(1) if directive else None
         if mode not in MODES:
             mode = self._script.popleft() if self._script else self.default_mode
-        self.requests.append(RecordedRequest(logid, key, prompt, ratio, size, body, mode))
+        parts = body["messages"][0]["content"]
+        inputs = [p for p in parts if isinstance(p, dict) and p.get("type") == "image_url"]
+        if any(
+            not str(p.get("image_url", {}).get("url", "")).startswith("data:image/") for p in inputs
+        ):
+            return web.json_response({"code": -1013, "msg": "Provided image is not valid"})
+        self.requests.append(
+            RecordedRequest(logid, key, prompt, ratio, size, body, mode, len(inputs))
+        )
 
         if key != self.api_key:
             return web.json_response({"code": 401, "msg": "invalid ak"}, status=401)
@@ -146,9 +155,12 @@ class GatewayStandIn:
                 {"code": 400, "msg": f"invalid image_config {ratio!r} {size!r}"}, status=400
             )
         await asyncio.sleep(self.latency + (self.slow_seconds if mode == "slow" else 0))
-        return await self._reply(mode, prompt, ratio, size)
+        label = f"edit of {len(inputs)} image(s)" if inputs else self.label
+        return await self._reply(mode, prompt, ratio, size, label)
 
-    async def _reply(self, mode: str, prompt: str, ratio: str, size: str) -> web.StreamResponse:
+    async def _reply(
+        self, mode: str, prompt: str, ratio: str, size: str, label: str = ""
+    ) -> web.StreamResponse:
         if mode == "noise":
             body = self._noise_bodies.get((ratio, size))
             if body is None:
@@ -181,7 +193,7 @@ class GatewayStandIn:
         elif mode == "not_image":
             contents.append(_inline("image/png", base64.b64encode(b"plain text").decode()))
         else:
-            images = await asyncio.to_thread(self._images, mode, prompt, ratio, size)
+            images = await asyncio.to_thread(self._images, mode, prompt, ratio, size, label)
             if mode == "thought":
                 thought = _inline("image/png", images[0][1])
                 contents.append({**thought, "thought": True})
@@ -203,13 +215,15 @@ class GatewayStandIn:
         choices = [{"finish_reason": "stop", "message": {"multimodal_contents": contents}}]
         return json.dumps({"code": 0, "msg": "success", "data": {"choices": choices}}).encode()
 
-    def _images(self, mode: str, prompt: str, ratio: str, size: str) -> list[tuple[str, str]]:
+    def _images(
+        self, mode: str, prompt: str, ratio: str, size: str, label: str
+    ) -> list[tuple[str, str]]:
         shown = _DIRECTIVE.sub("", prompt).strip()
         image_format, mime = ("JPEG", "image/jpeg") if mode == "jpeg" else ("PNG", "image/png")
-        data = render_preview(shown, ratio, size, image_format, self.label)
+        data = render_preview(shown, ratio, size, image_format, label)
         images = [(mime, base64.b64encode(data).decode())]
         if mode == "two_images":
-            second = render_preview(shown + " (2)", ratio, size, image_format, self.label)
+            second = render_preview(shown + " (2)", ratio, size, image_format, label)
             images.append((mime, base64.b64encode(second).decode()))
         return images
 

@@ -80,6 +80,7 @@ class SlackStandIn:
         self.messages: list[Message] = []
         self.uploads: dict[str, dict[str, Any]] = {}
         self.responses: list[dict[str, Any]] = []  # posts to response_url
+        self.views: list[dict[str, Any]] = []  # modals opened
         self.listeners: list[Listener] = []
         self._faults: dict[str, deque[str]] = defaultdict(deque)
         self._clock = itertools.count(1)
@@ -328,6 +329,16 @@ class SlackStandIn:
             raise _Error("service_unavailable")
         return {"url": self.base.replace("http://", "ws://") + "/socket"}
 
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = args.get("view")
+        view = json.loads(view) if isinstance(view, str) else view
+        if not args.get("trigger_id") or not isinstance(view, dict):
+            raise _Error("invalid_arguments")
+        opened = {"id": f"V{next(self._ids):08d}", **view}
+        self.views.append(opened)
+        self._notify("view", opened)
+        return {"view": opened}
+
     # ---- files ------------------------------------------------------------------
     def _files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
         filename, length = args.get("filename"), args.get("length")
@@ -379,16 +390,8 @@ class SlackStandIn:
             upload = self.uploads.get(str(entry.get("id")))
             if upload is None or upload["data"] is None:
                 raise _Error("file_not_found")
-            name = upload["filename"]
-            shared.append(
-                {
-                    "id": entry["id"],
-                    "name": name,
-                    "title": entry.get("title") or name,
-                    "size": len(upload["data"]),
-                    "url_private": f"{self.base}/files/{entry['id']}/{name}",
-                }
-            )
+            upload["title"] = entry.get("title")
+            shared.append(self._file_object(str(entry["id"])))
         if channel:
             message = Message(
                 str(channel),
@@ -403,10 +406,54 @@ class SlackStandIn:
         return {"files": shared}
 
     async def _file(self, request: web.Request) -> web.Response:
+        self.calls.append(Call("download", {"file_id": request.match_info["file_id"]}))
+        if request.headers.get("Authorization") != f"Bearer {self.bot_token}":
+            # What Slack does: a 200 with its sign-in page, not the file.
+            return web.Response(text="<html>Sign in to Slack</html>", content_type="text/html")
         upload = self.uploads.get(request.match_info["file_id"])
-        if upload is None or upload["data"] is None:
+        if upload is None or upload["data"] is None or upload.get("deleted"):
             return web.Response(status=404)
         return web.Response(body=upload["data"], content_type=_mime(upload["filename"]))
+
+    def add_user_file(self, name: str, data: bytes) -> dict[str, Any]:
+        """A file a person uploaded (as it appears in a message's ``files``)."""
+        file_id = f"F{next(self._ids):08d}"
+        self.uploads[file_id] = {"filename": name, "length": len(data), "data": data}
+        return self._file_object(file_id)
+
+    def _file_object(self, file_id: str) -> dict[str, Any]:
+        upload = self.uploads[file_id]
+        name = str(upload["filename"])
+        return {
+            "id": file_id,
+            "name": name,
+            "title": upload.get("title") or name,
+            "mimetype": _mime(name),
+            "size": upload["length"],
+            "url_private": f"{self.base}/files/{file_id}/{name}",
+            "url_private_download": f"{self.base}/files/{file_id}/{name}",
+        }
+
+    def _files_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(args.get("file", ""))
+        upload = self.uploads.get(file_id)
+        if upload is None or upload["data"] is None or upload.get("deleted"):
+            raise _Error("file_not_found")
+        return {"file": self._file_object(file_id)}
+
+    def _files_delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(args.get("file", ""))
+        upload = self.uploads.get(file_id)
+        if upload is None or upload.get("deleted"):
+            raise _Error("file_not_found")
+        upload["deleted"] = True
+        for message in self.messages:
+            if any(f["id"] == file_id for f in message.files):
+                message.files = [f for f in message.files if f["id"] != file_id]
+                if not message.files and not message.text:
+                    message.deleted = True
+                self._notify("update", message.view())
+        return {}
 
     # ---- response_url -------------------------------------------------------------
     async def _response_url(self, request: web.Request) -> web.Response:
@@ -483,6 +530,9 @@ def _blocks(args: dict[str, Any]) -> list[Any]:
 
 def _mime(filename: str) -> str:
     extension = filename.rsplit(".", 1)[-1].lower()
-    return {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}.get(
-        extension, "application/octet-stream"
-    )
+    return {
+        "png": "image/png",
+        "jpg": "image/jpeg",
+        "jpeg": "image/jpeg",
+        "webp": "image/webp",
+    }.get(extension, "application/octet-stream")

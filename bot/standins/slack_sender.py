@@ -110,6 +110,81 @@ def envelope(event: dict[str, Any], event_id: str | None = None) -> dict[str, An
     }
 
 
+def _actor(user: str) -> dict[str, str]:
+    return {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM}
+
+
+def block_action(
+    action: dict[str, Any],
+    *,
+    user: str,
+    channel: str,
+    message_ts: str,
+    response_url: str = "",
+    thread_ts: str | None = None,
+) -> dict[str, Any]:
+    """An interactivity payload for a click on a button or a select in a message."""
+    number = next(_ids)
+    message: dict[str, Any] = {"type": "message", "ts": message_ts, "user": BOT_USER}
+    if thread_ts:
+        message["thread_ts"] = thread_ts
+    return {
+        "type": "block_actions",
+        "user": _actor(user),
+        "api_app_id": APP_ID,
+        "token": "legacy-verification-token",
+        "container": {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": channel,
+            "is_ephemeral": False,
+        },
+        "trigger_id": f"{number}.{int(time.time())}.trigger{number:08d}",
+        "team": {"id": TEAM, "domain": "banana"},
+        "channel": {"id": channel, "name": "general"},
+        "message": message,
+        "response_url": response_url,
+        "actions": [{"block_id": "controls", "action_ts": str(time.time()), **action}],
+    }
+
+
+def view_submission(
+    view: dict[str, Any], values: dict[str, dict[str, dict[str, Any]]], *, user: str
+) -> dict[str, Any]:
+    """The payload Slack sends when the user submits a modal the bot opened."""
+    number = next(_ids)
+    return {
+        "type": "view_submission",
+        "team": {"id": TEAM, "domain": "banana"},
+        "user": _actor(user),
+        "api_app_id": APP_ID,
+        "token": "legacy-verification-token",
+        "trigger_id": f"{number}.{int(time.time())}.trigger{number:08d}",
+        "view": {**view, "state": {"values": values}, "team_id": TEAM, "app_id": APP_ID},
+        "response_urls": [],
+    }
+
+
+def message_action(
+    callback_id: str, message: dict[str, Any], *, user: str, channel: str, response_url: str = ""
+) -> dict[str, Any]:
+    """A message shortcut invoked on ``message``."""
+    number = next(_ids)
+    return {
+        "type": "message_action",
+        "callback_id": callback_id,
+        "trigger_id": f"{number}.{int(time.time())}.trigger{number:08d}",
+        "team": {"id": TEAM, "domain": "banana"},
+        "user": _actor(user),
+        "channel": {"id": channel, "name": "general"},
+        "message": message,
+        "message_ts": message.get("ts"),
+        "response_url": response_url,
+        "token": "legacy-verification-token",
+        "action_ts": str(time.time()),
+    }
+
+
 @dataclass
 class Delivered:
     status: int
@@ -148,6 +223,11 @@ class SlackSender:
 
     async def command(self, fields: dict[str, str], **kwargs: Any) -> Delivered:
         body = urlencode(fields).encode()
+        return await self.post(body, "application/x-www-form-urlencoded", **kwargs)
+
+    async def interaction(self, payload: dict[str, Any], **kwargs: Any) -> Delivered:
+        """Buttons, modals and shortcuts arrive as a form with one ``payload`` field."""
+        body = urlencode({"payload": json.dumps(payload, ensure_ascii=False)}).encode()
         return await self.post(body, "application/x-www-form-urlencoded", **kwargs)
 
     async def event(self, envelope: dict[str, Any], **kwargs: Any) -> Delivered:
