@@ -431,9 +431,10 @@ class HistoryItem:
     link: str | None
 
 
-def inputs_note(count: int) -> str:
-    noun = "image" if count == 1 else f"{count} images"
-    return f"✏️ Editing {noun}"
+def inputs_note(names: Sequence[str]) -> str:
+    """Which images the model was given to edit."""
+    shown = ", ".join(f"_{escape(name)}_" for name in names)
+    return f"✏️ Edited from {shown}"
 
 
 def version_missing_text(version: int, latest: int) -> str:

@@ -157,7 +157,7 @@ async def test_a_mention_with_attached_images_edits_them(
     await bot.sender.event(envelope(event))
     (result,) = await eventually(lambda: results(slack))
     assert result.thread_ts == request.ts
-    assert "Editing 2 images" in result.text
+    assert "Edited from _one.png_, _two.png_" in result.text
     (sent,) = gateway.requests
     assert sent.inputs == 2
     parts = sent.body["messages"][0]["content"]

@@ -101,6 +101,24 @@ async def test_slash_command_and_mention_in_the_browser(sandbox_url: str) -> Non
         await expect(page.locator("#lightbox")).to_have_class("open")
         await page.locator("#lightbox").click()
 
+        # The result card's buttons work: re-roll, then edit the prompt in the modal.
+        await page.locator("#thread-messages .block-button", has_text="Re-roll").click()
+        await expect(page.locator("#thread-messages .files img")).to_have_count(2, timeout=20_000)
+        await page.locator("#thread-messages .block-button", has_text="Edit prompt").first.click()
+        await expect(page.locator("#modal")).to_have_class("open")
+        await expect(page.locator("#modal-input")).to_have_value(
+            "a cat in a hat --ar 3:4 --size 1K"
+        )
+        await page.fill("#modal-input", "a dog in a hat --ar 7:3")
+        await page.click("#modal-submit")
+        await expect(page.locator("#modal-error")).to_contain_text("is not a ratio")
+        await page.fill("#modal-input", "a dog in a hat --ar 3:4")
+        await page.click("#modal-submit")
+        await expect(page.locator("#modal")).not_to_have_class("open")
+        await expect(page.locator("#thread-messages .files img")).to_have_count(3, timeout=20_000)
+        await expect(page.locator("#thread-messages")).to_contain_text("a dog in a hat")
+        await page.screenshot(path=str(out / "sandbox-buttons.png"))
+
         await page.click("[data-conversation=D0SANDBOX]")
         await page.fill("#input", "一只柴犬 --ar 9:16")
         await page.press("#input", "Enter")

@@ -228,7 +228,7 @@ class JobRunner:
             await self._journal.update(job.id, "failed", error=str(exc))
             return
         try:
-            inputs = await self._inputs(job)
+            inputs, input_names = await self._inputs(job)
         except (DeliveryError, NotAnImage) as exc:
             await self._fail(job, place, _Progress(), messages.download_failed_text(exc))
             return
@@ -242,7 +242,7 @@ class JobRunner:
             for unit in units:
                 await self._queue.put(unit)
             results = await asyncio.gather(*(u.result for u in units), return_exceptions=True)
-            await self._finish(job, place, progress, list(results))
+            await self._finish(job, place, progress, list(results), input_names)
         except QueueClosed:
             await self._pause(job, place)
         except asyncio.CancelledError:
@@ -257,16 +257,23 @@ class JobRunner:
                 await ticker
             self._jobs.pop(job.id, None)
 
-    async def _inputs(self, job: Job) -> tuple[InputImage, ...]:
-        """Download the images to edit and bring each under the gateway's size limit."""
-        prepared = []
+    async def _inputs(self, job: Job) -> tuple[tuple[InputImage, ...], list[str]]:
+        """Download the images to edit, each brought under the gateway's size limit;
+        also returns their names, to say which were used."""
+        prepared, names = [], []
         for file_id in job.inputs:
-            data = await self._writer.download(file_id)
+            name, data = await self._writer.download(file_id)
             prepared.append(await asyncio.to_thread(prepare_input, data))
-        return tuple(prepared)
+            names.append(name)
+        return tuple(prepared), names
 
     async def _finish(
-        self, job: Job, place: Place, progress: _Progress, results: list[object]
+        self,
+        job: Job,
+        place: Place,
+        progress: _Progress,
+        results: list[object],
+        input_names: list[str],
     ) -> None:
         if any(isinstance(r, Cancelled) for r in results):
             await self._journal.update(job.id, "cancelled")
@@ -312,8 +319,8 @@ class JobRunner:
             if place.thread_ts
             else None
         )
-        if job.inputs:
-            comment = f"{messages.inputs_note(len(job.inputs))}\n{comment}"
+        if input_names:
+            comment = f"{messages.inputs_note(input_names)}\n{comment}"
         if version:
             comment = f"*v{version}* · {comment}"
         card = messages.result_card(job, progress.elapsed, len(images), version)

@@ -24,9 +24,12 @@ from bot.standins.slack import BOT_USER, SlackStandIn
 from bot.standins.slack_sender import (
     SlackSender,
     app_mention,
+    block_action,
     direct_message,
     envelope,
+    message_action,
     slash_command,
+    view_submission,
 )
 
 logger = logging.getLogger(__name__)
@@ -55,6 +58,7 @@ class SandboxPage:
         self._session: aiohttp.ClientSession | None = None
         self._changed = asyncio.Event()
         self._pusher: asyncio.Task[None] | None = None
+        self._closed_views: set[str] = set()
         slack.listeners.append(self._on_change)
 
     def app(self) -> web.Application:
@@ -64,6 +68,9 @@ class SandboxPage:
         app.router.add_get("/stream", self._stream)
         app.router.add_post("/send", self._send)
         app.router.add_get("/files/{file_id}", self._file)
+        app.router.add_post("/action", self._action)
+        app.router.add_post("/submit", self._submit)
+        app.router.add_post("/shortcut", self._shortcut)
         app.on_startup.append(self._start)
         return app
 
@@ -104,6 +111,10 @@ class SandboxPage:
                 {"id": DM, "name": "banana", "kind": "im"},
             ],
             "messages": messages,
+            "modal": next(
+                (v for v in reversed(self._slack.views) if v["id"] not in self._closed_views),
+                None,
+            ),
         }
 
     def _on_change(self, kind: str, data: dict[str, Any]) -> None:
@@ -177,6 +188,79 @@ class SandboxPage:
         else:
             await self._message(sender, channel, text, thread_ts)
         return web.json_response({"ok": True})
+
+    def _sender(self) -> SlackSender:
+        assert self._session is not None
+        return SlackSender(self._session, self._events_url, self._secret)
+
+    def _response_url(self, channel: str) -> str:
+        ref = f"sandbox-{next(self._refs)}"
+        self._response_refs[ref] = channel
+        return self._slack.response_url(ref)
+
+    async def _action(self, request: web.Request) -> web.Response:
+        """A click on a button or a choice in a select of a bot message."""
+        body = await request.json()
+        message = self._slack.find(str(body.get("channel")), str(body.get("ts")))
+        if message is None:
+            raise web.HTTPNotFound()
+        action: dict[str, Any] = {"action_id": body.get("action_id"), "type": body.get("type")}
+        if body.get("type") == "static_select":
+            action["selected_option"] = {"value": body.get("value")}
+        else:
+            action["value"] = body.get("value")
+        payload = block_action(
+            action,
+            user=ME,
+            channel=message.channel,
+            message_ts=message.ts,
+            response_url=self._response_url(message.channel),
+            thread_ts=message.thread_ts,
+        )
+        delivered = await self._sender().interaction(payload)
+        return web.json_response({"ok": delivered.status == 200})
+
+    async def _submit(self, request: web.Request) -> web.Response:
+        """The open modal's submit (or cancel) button."""
+        body = await request.json()
+        view = next((v for v in self._slack.views if v["id"] == body.get("view_id")), None)
+        if view is None:
+            raise web.HTTPNotFound()
+        if body.get("cancel"):
+            self._closed_views.add(view["id"])
+            self._changed.set()
+            return web.json_response({"ok": True})
+        values = {"prompt": {"prompt": {"type": "plain_text_input", "value": body.get("value")}}}
+        delivered = await self._sender().interaction(view_submission(view, values, user=ME))
+        reply = delivered.json() if delivered.body.startswith("{") else {}
+        if isinstance(reply, dict) and reply.get("response_action") == "errors":
+            return web.json_response({"ok": False, "errors": reply.get("errors", {})})
+        self._closed_views.add(view["id"])
+        self._changed.set()
+        return web.json_response({"ok": delivered.status == 200})
+
+    async def _shortcut(self, request: web.Request) -> web.Response:
+        """The "Edit with banana" message shortcut on a message with images."""
+        body = await request.json()
+        message = self._slack.find(str(body.get("channel")), str(body.get("ts")))
+        if message is None:
+            raise web.HTTPNotFound()
+        payload = message_action(
+            "banana_edit_message",
+            {
+                "type": "message",
+                "ts": message.ts,
+                "thread_ts": message.thread_ts,
+                "user": message.user,
+                "text": message.text,
+                "files": message.files,
+            },
+            user=ME,
+            channel=message.channel,
+            response_url=self._response_url(message.channel),
+        )
+        delivered = await self._sender().interaction(payload)
+        return web.json_response({"ok": delivered.status == 200})
 
     async def _slash(
         self, sender: SlackSender, channel: str, text: str, thread_ts: str | None

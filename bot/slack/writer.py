@@ -323,8 +323,8 @@ class SlackWriter:
             except SlackClientError as exc:
                 logger.warning("could not delete the card: %s", exc)
 
-    async def download(self, file_id: str) -> bytes:
-        """A Slack file's bytes, fetched from ``url_private`` with the bot token.
+    async def download(self, file_id: str) -> tuple[str, bytes]:
+        """A Slack file's name and bytes, fetched from ``url_private`` with the bot token.
 
         Raises:
             DeliveryError: Slack would not give the file, or it is not an image.
@@ -333,7 +333,9 @@ class SlackWriter:
             info = await self._client.files_info(file=file_id)
         except SlackClientError as exc:
             raise DeliveryError(f"files.info failed: {_error_code(exc) or exc}") from exc
-        url = str(info["file"].get("url_private_download") or info["file"].get("url_private"))
+        file: dict[str, Any] = info["file"]
+        name = str(file.get("title") or file.get("name") or file_id)
+        url = str(file.get("url_private_download") or file.get("url_private"))
         headers = {"Authorization": f"Bearer {self._client.token}"}
         try:
             async with self._session.get(url, headers=headers) as response:
@@ -341,7 +343,7 @@ class SlackWriter:
                 if response.status != 200 or not kind.startswith("image/"):
                     # Without a valid token Slack answers 200 with a login page.
                     raise DeliveryError(f"Slack answered {response.status} {kind or 'no type'}")
-                return await response.read()
+                return name, await response.read()
         except aiohttp.ClientError as exc:
             raise DeliveryError(f"download failed: {exc}") from exc
 
