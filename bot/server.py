@@ -10,6 +10,7 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 from aiohttp import web
@@ -36,15 +37,20 @@ def run_serve(settings: Settings) -> int:
     except SettingsError as exc:
         print(f"banana-bot serve: {exc}", file=sys.stderr)
         return 1
-    return asyncio.run(_serve_until_signalled(settings))
+    return run_until_signalled(lambda stop: serve(settings, stop))
 
 
-async def _serve_until_signalled(settings: Settings) -> int:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    return await serve(settings, stop)
+def run_until_signalled(main: Callable[[asyncio.Event], Awaitable[int]]) -> int:
+    """Run ``main(stop)`` in a new event loop; SIGTERM or SIGINT sets ``stop``."""
+
+    async def runner() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        return await main(stop)
+
+    return asyncio.run(runner())
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> int:

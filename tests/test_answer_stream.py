@@ -71,8 +71,16 @@ def test_big_strings_are_decoded_and_never_kept_as_text() -> None:
     assert json.loads(skeleton)["text"] == 'a "quoted" word'
 
 
+def test_long_text_stays_text() -> None:
+    text = 'line one\n\u001f "quoted" ' * 10_000
+    body = json.dumps({"text": text, "data": base64.b64encode(b"x" * 100_000).decode()})
+    parsed, blobs = read(body.encode(), list(range(0, len(body), 5000)), big=64 * 1024)
+    assert parsed["text"] == text
+    assert blobs == [b"x" * 100_000]
+
+
 def test_invalid_base64_in_a_big_string_is_reported() -> None:
-    body = json.dumps({"data": "!!!!" * 50_000}).encode()
+    body = json.dumps({"data": "AAAA" * 20_000 + "!!!!" * 50_000}).encode()
     reader = AnswerReader()
     for start in range(0, len(body), 4096):
         reader.feed(body[start : start + 4096])

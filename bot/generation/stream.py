@@ -11,12 +11,14 @@ parsed normally; placeholders are swapped for the decoded bytes.
 from __future__ import annotations
 
 import binascii
+import re
 
 import pybase64
 
 BIG_STRING = 64 * 1024  # longer JSON strings are taken for base64 image data
 PLACEHOLDER = "\x00blob:"
 _ESCAPES_IN_BASE64 = ((b"\\/", b"/"), (b"\\n", b""), (b"\\r", b""))
+_BASE64_TEXT = re.compile(rb"[A-Za-z0-9+/=]*\\?")
 
 
 class BadBlob:
@@ -34,6 +36,7 @@ class AnswerReader:
         self._skeleton = bytearray()
         self.blobs: list[bytearray | BadBlob] = []
         self._in_string = False
+        self._plain_text = False  # the current string is long but not base64: keep it
         self._escaped = False  # the previous byte in a small string was a backslash
         self._string_start = 0  # where the current small string's content starts
         # Decoded bytes of the current big string. Kept as the bytearray it grows in
@@ -58,7 +61,7 @@ class AnswerReader:
                     self._skeleton += chunk[position:]
                     return
                 self._skeleton += chunk[position : quote + 1]
-                self._in_string, self._escaped = True, False
+                self._in_string, self._escaped, self._plain_text = True, False, False
                 self._string_start = len(self._skeleton)
                 position = quote + 1
 
@@ -84,9 +87,15 @@ class AnswerReader:
             self._skeleton += chunk[position : quote + 1]
             self._in_string = False
             return quote + 1
-        if len(self._skeleton) - self._string_start > self._big_string:
-            # Long enough to be image data: decode it from here on.
+        if not self._plain_text and len(self._skeleton) - self._string_start > self._big_string:
+            # Long enough to be image data: decode it from here on, if it looks like it.
             content = bytes(self._skeleton[self._string_start :])
+            probe = content
+            for escape, plain in _ESCAPES_IN_BASE64:
+                probe = probe.replace(escape, plain)
+            if not _BASE64_TEXT.fullmatch(probe):
+                self._plain_text = True  # long text (the model's words): parsed as usual
+                return position
             del self._skeleton[self._string_start :]
             self._big, self._pending, self._bad = bytearray(), b"", None
             if self._escaped:  # the escape's second byte has not arrived yet

@@ -10,14 +10,13 @@ import asyncio
 import dataclasses
 import logging
 import secrets
-import signal
 import socket
 import sys
 
 from aiohttp import web
 
 from bot.sandbox.page import SandboxPage
-from bot.server import serve
+from bot.server import run_until_signalled, serve
 from bot.settings import Settings
 from bot.standins.gateway import GatewayStandIn
 from bot.standins.slack import SlackStandIn
@@ -28,15 +27,7 @@ PREVIEW_LABEL = "offline preview"
 
 
 def run_sandbox(settings: Settings) -> int:
-    return asyncio.run(_sandbox_until_signalled(settings))
-
-
-async def _sandbox_until_signalled(settings: Settings) -> int:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    return await sandbox(settings, stop)
+    return run_until_signalled(lambda stop: sandbox(settings, stop))
 
 
 def _free_port(host: str) -> int:

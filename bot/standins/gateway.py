@@ -21,6 +21,7 @@ from aiohttp import web
 
 from bot.generation.model import PIXEL_SIZES, pixel_size
 from bot.preview import render_noise_png, render_preview
+from bot.standins.serving import serve_locally
 
 PATH = "/gpt/openapi/online/multimodal/crawl"
 MODES = (
@@ -99,11 +100,7 @@ class GatewayStandIn:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve on ``host:port`` (0 = any free port); returns the endpoint URL."""
-        self._runner = web.AppRunner(self.app(), access_log=None, shutdown_timeout=1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, bound = await serve_locally(self.app(), host, port)
         self.url = f"http://{host}:{bound}{PATH}"
         return self.url
 

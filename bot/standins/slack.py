@@ -20,6 +20,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from bot.standins.serving import serve_locally
+
 BOT_USER = "UBANANA"
 BOT_ID = "BBANANA"
 TEAM = "T0000BANANA"
@@ -154,11 +156,7 @@ class SlackStandIn:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve; returns the Web API base URL (``.../api/``), as ``SLACK_API_URL`` takes it."""
-        self._runner = web.AppRunner(self.app(), access_log=None, shutdown_timeout=1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, bound = await serve_locally(self.app(), host, port)
         self.base = f"http://{host}:{bound}"
         return self.api_url
 
@@ -233,7 +231,7 @@ class SlackStandIn:
             "url": f"{self.base}/",
         }
 
-    def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
+    def _post(self, args: dict[str, Any], ephemeral_to: str | None = None) -> Message:
         channel = str(args.get("channel", ""))
         self._writable(channel)
         message = Message(
@@ -243,26 +241,18 @@ class SlackStandIn:
             str(args.get("text", "")),
             _thread(args),
             _blocks(args),
+            ephemeral_to=ephemeral_to,
         )
         self.messages.append(message)
         self._notify("message", message.view())
-        return {"channel": channel, "ts": message.ts, "message": message.view()}
+        return message
+
+    def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
+        message = self._post(args)
+        return {"channel": message.channel, "ts": message.ts, "message": message.view()}
 
     def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = str(args.get("channel", ""))
-        self._writable(channel)
-        message = Message(
-            channel,
-            self.next_ts(),
-            BOT_USER,
-            str(args.get("text", "")),
-            _thread(args),
-            _blocks(args),
-            ephemeral_to=str(args.get("user", "")),
-        )
-        self.messages.append(message)
-        self._notify("message", message.view())
-        return {"message_ts": message.ts}
+        return {"message_ts": self._post(args, ephemeral_to=str(args.get("user", ""))).ts}
 
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         message = self._existing(args)

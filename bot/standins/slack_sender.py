@@ -57,40 +57,37 @@ def slash_command(
     }
 
 
+def _message_event(
+    kind: str, text: str, user: str, channel: str, ts: str, thread_ts: str | None
+) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "type": kind,
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "channel": channel,
+        "event_ts": ts,
+        "team": TEAM,
+    }
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event
+
+
 def app_mention(
     text: str, *, user: str, channel: str, ts: str, thread_ts: str | None = None
 ) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "type": "app_mention",
-        "user": user,
-        "text": text,
-        "ts": ts,
-        "channel": channel,
-        "event_ts": ts,
-        "team": TEAM,
-    }
-    if thread_ts:
-        event["thread_ts"] = thread_ts
-    return event
+    return _message_event("app_mention", text, user, channel, ts, thread_ts)
 
 
 def direct_message(
-    text: str, *, user: str, channel: str, ts: str, thread_ts: str | None = None, **extra: Any
+    text: str, *, user: str, channel: str, ts: str, thread_ts: str | None = None
 ) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "type": "message",
+    """A DM to the bot (``message.im``)."""
+    return {
+        **_message_event("message", text, user, channel, ts, thread_ts),
         "channel_type": "im",
-        "user": user,
-        "text": text,
-        "ts": ts,
-        "channel": channel,
-        "event_ts": ts,
-        "team": TEAM,
-        **extra,
     }
-    if thread_ts:
-        event["thread_ts"] = thread_ts
-    return event
 
 
 def envelope(event: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
