@@ -22,7 +22,7 @@ from bot.jobs import JobRunner, Journal, Limits
 from bot.settings import Settings, SettingsError
 from bot.slack.app import EVENTS_PATH, build_bolt_app, build_web_app
 from bot.slack.client import create_web_client
-from bot.slack.listeners import Listeners
+from bot.slack.listeners import Intake, register_listeners
 from bot.slack.writer import SlackWriter
 
 logger = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
             resume_within=settings.resume_within,
         )
         bolt = build_bolt_app(settings, client, identity)
-        Listeners(
+        intake = Intake(
             runner=runner,
             writer=writer,
             journal=journal,
@@ -97,7 +97,8 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
             max_images=settings.max_images,
             max_prompt=settings.max_prompt,
             workspace_url=str(identity.get("url") or ""),
-        ).register(bolt)
+        )
+        register_listeners(bolt, intake)
         await journal.prune_deliveries()
         runner.start()
         resumed = await runner.recover()

@@ -1,0 +1,36 @@
+"""Slack listeners, grouped by surface: they parse, journal, acknowledge and
+enqueue. Nothing here generates or waits on the gateway."""
+
+from __future__ import annotations
+
+import re
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot.slack.listeners.commands import CommandListeners
+from bot.slack.listeners.conversations import ConversationListeners
+from bot.slack.listeners.intake import COMMAND, HELP_WORDS, MENTION, Intake
+from bot.slack.listeners.interactions import InteractionListeners
+
+__all__ = ["COMMAND", "HELP_WORDS", "MENTION", "Intake", "register_listeners"]
+
+
+def register_listeners(app: AsyncApp, intake: Intake) -> None:
+    commands = CommandListeners(intake)
+    for group in (commands, ConversationListeners(intake), InteractionListeners(intake)):
+        group.register(app)
+    # Catch-alls after the real listeners: an unmatched request gets a 404
+    # from Bolt, and Slack then delivers it again.
+    app.command(re.compile(".*"))(commands.on_unknown_command)
+    app.event(re.compile(".*"))(_ignore)
+    app.action(re.compile(".*"))(_ack_only)
+    app.view(re.compile(".*"))(_ack_only)
+    app.shortcut(re.compile(".*"))(_ack_only)
+
+
+async def _ack_only(ack: AsyncAck) -> None:
+    await ack()
+
+
+async def _ignore() -> None:
+    return None

@@ -1,0 +1,137 @@
+"""What every listener shares: the words that are not prompts, parsing, admission
+into the journal, and short answers to the person who asked."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot import messages
+from bot.jobs import Admission, Job, JobRunner, Journal, Limits, Source
+from bot.options import ParsedRequest, UsageError, parse_request
+from bot.slack.writer import DeliveryError, SlackWriter
+
+logger = logging.getLogger(__name__)
+
+COMMAND = "/banana"
+MENTION = "@banana"
+HELP_WORDS = {"", "help", "-h", "--help", "?", "帮助"}
+
+
+class Intake:
+    def __init__(
+        self,
+        *,
+        runner: JobRunner,
+        writer: SlackWriter,
+        journal: Journal,
+        limits: Limits,
+        max_images: int,
+        max_prompt: int,
+        workspace_url: str = "",
+    ) -> None:
+        self.runner = runner
+        self.writer = writer
+        self.journal = journal
+        self.limits = limits
+        self._max_images = max_images
+        self._max_prompt = max_prompt
+        self._workspace_url = workspace_url
+
+    async def answer(self, user: str, channel: str, text: str, name: str) -> str | None:
+        """Replies for the words that are not a prompt (help, usage, cancel, refusals)."""
+        word = text.strip().lower()
+        if word in HELP_WORDS:
+            return messages.usage_text(name)
+        if word == "usage":
+            usage = await self.journal.usage(user)
+            limits = self.limits
+            return messages.usage_report_text(usage, limits.daily_quota, limits.is_admin(user))
+        if word == "cancel":
+            return messages.cancel_report_text(await self.runner.cancel_queued(user))
+        if word == "history":
+            return messages.history_text(
+                [
+                    messages.HistoryItem(
+                        e.job.prompt,
+                        e.job.options,
+                        e.finished_at or e.job.created_at,
+                        e.version,
+                        messages.permalink(
+                            self._workspace_url, e.status_channel, e.status_ts, e.result_thread
+                        )
+                        if self._workspace_url and e.status_channel and e.status_ts
+                        else None,
+                    )
+                    for e in await self.journal.history(user)
+                ]
+            )
+        if not self.limits.allows_channel(channel):
+            return messages.channel_not_allowed_text()
+        if not self.runner.accepting:
+            return messages.SHUTTING_DOWN_TEXT
+        return None
+
+    def parse(self, text: str, usage_name: str) -> tuple[ParsedRequest | None, str | None]:
+        try:
+            return parse_request(
+                text, max_images=self._max_images, max_prompt=self._max_prompt
+            ), None
+        except UsageError as exc:
+            return None, messages.usage_error_text(exc, usage_name)
+
+    async def admit(self, job: Job, keys: list[str]) -> tuple[bool, str | None]:
+        """Journal the job (before any acknowledgement); returns (accepted, refusal)."""
+        decision = await self.journal.admit(job, keys, self.limits)
+        if decision.admission is Admission.DUPLICATE:
+            logger.info("duplicate delivery ignored key=%s", job.key)
+            return False, None
+        if decision.admission is Admission.TOO_MANY_QUEUED:
+            return False, messages.too_many_queued_text(self.limits.max_queued_per_user)
+        if decision.admission is Admission.OVER_QUOTA:
+            return False, messages.over_quota_text(
+                decision.used_today, self.limits.daily_quota, job.options.count
+            )
+        return True, None
+
+    async def submit_derived(self, job: Job, body: dict[str, Any]) -> None:
+        if not job.user or not job.channel:
+            return
+        if not self.limits.allows_channel(job.channel):
+            await self.notice(body, messages.channel_not_allowed_text())
+            return
+        if not self.runner.accepting:
+            await self.notice(body, messages.SHUTTING_DOWN_TEXT)
+            return
+        accepted, refusal = await self.admit(job, [job.key])
+        if accepted:
+            self.runner.submit(job)
+        elif refusal:
+            await self.notice(body, refusal, channel=job.channel, thread=job.reply_thread)
+
+    async def notice(
+        self,
+        body: dict[str, Any],
+        text: str,
+        *,
+        channel: str | None = None,
+        thread: str | None = None,
+    ) -> None:
+        """An ephemeral word to whoever clicked: through response_url when there is one."""
+        response_url = body.get("response_url")
+        if response_url:
+            try:
+                await self.writer.respond(str(response_url), text)
+                return
+            except DeliveryError:
+                logger.warning("response_url failed; trying an ephemeral message")
+        user = str((body.get("user") or {}).get("id", ""))
+        where = channel or str((body.get("channel") or {}).get("id", ""))
+        if user and where:
+            await self.writer.whisper(where, user, thread, text)
+
+    async def tell(self, source: Source, channel: str, user: str, thread: str, text: str) -> None:
+        if source == "dm":
+            await self.writer.reply(channel, thread, text)
+        else:
+            await self.writer.whisper(channel, user, thread, text)
