@@ -313,12 +313,17 @@ async def test_upload_failure_is_reported(bot: RunningBot, slack: SlackStandIn) 
     assert "Slack would not take the upload" in status[0].text
 
 
-async def test_slack_rate_limits_are_retried(bot: RunningBot, slack: SlackStandIn) -> None:
+async def test_slack_rate_limits_and_server_errors_are_retried(
+    bot: RunningBot, slack: SlackStandIn
+) -> None:
     slack.fail("chat.postMessage", "ratelimited")
+    slack.fail("files.getUploadURLExternal", "server_error")
     slack.fail("files.completeUploadExternal", "ratelimited")
     await bot.sender.command(command(slack, "a cat"))
     await eventually(lambda: results(slack))
     assert len(slack.calls_to("chat.postMessage")) == 2
+    assert len(slack.calls_to("files.getUploadURLExternal")) == 2
+    assert len(slack.calls_to("files.completeUploadExternal")) == 2
 
 
 async def test_burst_of_20_commands_all_acked_and_delivered(
