@@ -34,7 +34,6 @@ MOVED_TO_DM_TEXT = (
     "I can't post in this conversation (invite me with `/invite @banana` to fix that), "
     "so your image is coming to our DM instead."
 )
-SHUTDOWN_TEXT = "The bot restarted before your image was ready — please send the request again."
 UNEXPECTED_TEXT = "Something went wrong on the bot's side — please try again."
 MALFORMED_TEXT = "That request arrived without its user or channel, so I can't answer it."
 SHUTTING_DOWN_TEXT = "The bot is restarting — send that again in a few seconds."

@@ -301,10 +301,6 @@ class Journal:
         )
         return [_entry(row) for row in rows]
 
-    async def state_of(self, job_id: str) -> State | None:
-        rows = await self._run(self._rows, "SELECT state FROM jobs WHERE id = ?", (job_id,))
-        return rows[0]["state"] if rows else None
-
     async def unfinished(self) -> list[Entry]:
         """Jobs a previous run left queued, running or uploading, oldest first."""
         rows = await self._run(
