@@ -29,6 +29,26 @@ REACTION_FAILED = "x"
 _UNREACHABLE = ("not_in_channel", "channel_not_found", "is_archived")
 
 
+class EditBudget:
+    """Progress edits share Slack's ``chat.update`` allowance (Tier 3, ~50 a minute per
+    workspace): a token bucket refilled at ``per_minute``; final edits do not ask."""
+
+    def __init__(self, per_minute: float = 40.0, burst: int = 10) -> None:
+        self._rate = per_minute / 60.0
+        self._burst = float(burst)
+        self._tokens = float(burst)
+        self._stamp = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
+        self._stamp = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+
 class DeliveryError(Exception):
     """Slack refused or could not take something the bot had to post."""
 
@@ -62,6 +82,7 @@ class SlackWriter:
         self._client = client
         self._session = session
         self._min_edit_gap = min_edit_gap
+        self._edit_budget = EditBudget()
 
     # ---- a job's life ------------------------------------------------------------
     async def open(self, job: Job, status: str) -> Place:
@@ -95,15 +116,15 @@ class SlackWriter:
     ) -> None:
         """Edit the status line, at most once per ``min_edit_gap`` seconds.
 
-        A non-final edit inside the gap is skipped (the next tick carries the
-        newer state); a final one waits for the gap.
+        A non-final edit inside the gap, or beyond the workspace's edit budget, is
+        skipped (the next tick carries the newer state); a final one waits for the gap.
         """
         if text == place.shown and blocks is None:
             return
         wait = place.last_edit + self._min_edit_gap - time.monotonic()
+        if not final and (wait > 0 or not self._edit_budget.take()):
+            return  # a later tick carries the newer state
         if wait > 0:
-            if not final:
-                return
             await asyncio.sleep(wait)
         try:
             await self._client.chat_update(
