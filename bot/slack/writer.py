@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from bot.jobs.job import Job
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 REACTION_WORKING = "hourglass_flowing_sand"
 REACTION_DONE = "white_check_mark"
@@ -247,12 +248,16 @@ class SlackWriter:
         return str(response["ts"])
 
     async def _post_with_join(self, channel: str, text: str, thread_ts: str | None) -> str:
+        return await self._joining(channel, lambda: self._post(channel, text, thread_ts))
+
+    async def _joining(self, channel: str, call: Callable[[], Awaitable[T]]) -> T:
+        """``call()``; if the bot is not in the (public) channel, join it and call again."""
         try:
-            return await self._post(channel, text, thread_ts)
+            return await call()
         except SlackApiError as exc:
             if _error_code(exc) != "not_in_channel" or not await self._join(channel):
                 raise
-            return await self._post(channel, text, thread_ts)
+            return await call()
 
     async def _join(self, channel: str) -> bool:
         try:
@@ -315,12 +320,7 @@ class SlackWriter:
             "thread_ts": thread_ts,
             "initial_comment": comment,
         }
-        try:
-            await self._client.files_completeUploadExternal(**arguments)
-        except SlackApiError as exc:
-            if _error_code(exc) != "not_in_channel" or not await self._join(channel):
-                raise
-            await self._client.files_completeUploadExternal(**arguments)
+        await self._joining(channel, lambda: self._client.files_completeUploadExternal(**arguments))
 
     # ---- buttons, modals, files -------------------------------------------------------------
     async def open_modal(self, trigger_id: str, view: dict[str, Any]) -> None:

@@ -21,6 +21,16 @@ _VERSION = re.compile(r"^v(\d+)\b[,:]?\s*(?:but\s+)?", re.IGNORECASE)
 _REQUEST_SUBTYPES = {None, "file_share"}
 
 
+def image_file_ids(files: object) -> tuple[str, ...]:
+    """The ids of the images among a message's files, at most ``MAX_INPUT_IMAGES``."""
+    ids = tuple(
+        str(f["id"])
+        for f in (files if isinstance(files, list) else ())
+        if isinstance(f, dict) and str(f.get("mimetype", "")).startswith("image/")
+    )
+    return ids[:MAX_INPUT_IMAGES]
+
+
 class ConversationListeners:
     def __init__(self, intake: Intake) -> None:
         self._intake = intake
@@ -97,13 +107,9 @@ class ConversationListeners:
         Returns the prompt (a version name taken out), the file ids, and a problem to
         tell the user, if any.
         """
-        attached = tuple(
-            str(f["id"])
-            for f in event.get("files") or ()
-            if isinstance(f, dict) and str(f.get("mimetype", "")).startswith("image/")
-        )
+        attached = image_file_ids(event.get("files"))
         if attached:
-            return prompt, attached[:MAX_INPUT_IMAGES], None
+            return prompt, attached, None
         thread = event.get("thread_ts")
         if not thread:
             return prompt, (), None

@@ -12,7 +12,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot import messages
 from bot.jobs import Job
 from bot.options import RATIOS, ImageOptions
-from bot.slack.listeners.conversations import MAX_INPUT_IMAGES
+from bot.slack.listeners.conversations import image_file_ids
 from bot.slack.listeners.intake import COMMAND, MENTION, Intake
 
 logger = logging.getLogger(__name__)
@@ -91,11 +91,7 @@ class InteractionListeners:
     async def on_edit_message(self, ack: AsyncAck, shortcut: dict[str, Any]) -> None:
         await ack()
         message = shortcut.get("message") or {}
-        files = [
-            str(f["id"])
-            for f in message.get("files") or ()
-            if isinstance(f, dict) and str(f.get("mimetype", "")).startswith("image/")
-        ][:MAX_INPUT_IMAGES]
+        files = list(image_file_ids(message.get("files")))
         channel = str((shortcut.get("channel") or {}).get("id", ""))
         if not files:
             await self._intake.notice(shortcut, messages.NO_IMAGES_TEXT)
