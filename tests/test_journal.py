@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -86,6 +87,32 @@ async def test_unfinished_jobs_come_back_with_their_status_line(journal: Journal
     (entry,) = await journal.unfinished()
     assert entry.job == queued
     assert (entry.state, entry.status_channel, entry.status_ts) == ("running", "C1", "9.1")
+
+
+async def test_history_lists_newest_request_first_whatever_finished_first(
+    journal: Journal,
+) -> None:
+    older, newer = job(), job()
+    for j in (older, newer):
+        await journal.admit(j, [j.key], Limits())
+    # Side-by-side jobs finish in either order; the list follows the asking.
+    for j in (newer, older):
+        await journal.finish_delivered(
+            j.id, images=1, size="1K", attempts=1, logids=["l"], file_ids=["F"]
+        )
+    assert [entry.job.id for entry in await journal.history("U1")] == [newer.id, older.id]
+
+
+async def test_edits_finishing_together_in_one_thread_get_distinct_versions(
+    journal: Journal,
+) -> None:
+    jobs = [job() for _ in range(5)]
+    for j in jobs:
+        await journal.admit(j, [j.key], Limits(max_queued_per_user=5))
+        await journal.update(j.id, "running", status_channel="C1", result_thread="1.0")
+    versions = await asyncio.gather(*(journal.start_upload(j.id, "C1", "1.0", ["l"]) for j in jobs))
+    assert sorted(v or 0 for v in versions) == [1, 2, 3, 4, 5]
+    assert await journal.start_upload(job().id, "C1", None, []) is None  # not in a thread
 
 
 def test_the_quota_day_starts_at_midnight_utc() -> None:

@@ -263,16 +263,35 @@ class Journal:
             file_ids=" ".join(file_ids),
         )
 
-    async def next_version(self, channel: str, thread_ts: str) -> int:
-        """The number the next image in this thread gets (v1, v2, …)."""
-        latest = await self._run(
-            self._scalar,
-            "SELECT COALESCE(MAX(version), 0) FROM jobs WHERE status_channel = ?"
-            " AND result_thread = ? AND state IN ('delivered', 'uploading')",
-            channel,
-            thread_ts,
-        )
-        return latest + 1
+    async def start_upload(
+        self, job_id: str, channel: str, thread_ts: str | None, logids: list[str]
+    ) -> int | None:
+        """Mark a job as uploading and, in a thread, give it the next number (v1, v2, …).
+
+        Reading the highest number and claiming the next happen in one
+        transaction, so two edits finishing together never share a number.
+        """
+        return await self._run(self._start_upload, job_id, channel, thread_ts, " ".join(logids))
+
+    def _start_upload(
+        self, job_id: str, channel: str, thread_ts: str | None, logids: str
+    ) -> int | None:
+        with self._db:
+            version = None
+            if thread_ts:
+                latest = self._scalar(
+                    "SELECT COALESCE(MAX(version), 0) FROM jobs WHERE status_channel = ?"
+                    " AND result_thread = ? AND state IN ('delivered', 'uploading')",
+                    channel,
+                    thread_ts,
+                )
+                version = latest + 1
+            self._db.execute(
+                "UPDATE jobs SET state = 'uploading', version = ?, logids = ?, updated_at = ?"
+                " WHERE id = ?",
+                (version, logids, time.time(), job_id),
+            )
+        return version
 
     async def mark_deleted(self, job_id: str) -> None:
         await self.update(job_id, deleted=1)
@@ -282,11 +301,15 @@ class Journal:
         return _entry(rows[0]) if rows else None
 
     async def history(self, user: str, limit: int = 10) -> list[Entry]:
-        """The user's latest delivered generations, newest first."""
+        """The user's latest delivered generations, newest request first.
+
+        Ordered by when they were asked for, not when they finished: two
+        requests running side by side finish in either order.
+        """
         rows = await self._run(
             self._rows,
             "SELECT * FROM jobs WHERE user_id = ? AND state = 'delivered' AND deleted = 0"
-            " ORDER BY finished_at DESC LIMIT ?",
+            " ORDER BY created_at DESC, rowid DESC LIMIT ?",
             (user, limit),
         )
         return [_entry(row) for row in rows]

@@ -314,19 +314,14 @@ class JobRunner:
         images = [image for generation in generations for image in generation.images]
         progress.state = "done"
         # Results in a thread are numbered, so "v2 but at night" can name one.
-        version = (
-            await self._journal.next_version(place.channel, place.thread_ts)
-            if place.thread_ts
-            else None
+        version = await self._journal.start_upload(
+            job.id, place.channel, place.thread_ts, progress.logids
         )
         if input_names:
             comment = f"{messages.inputs_note(input_names)}\n{comment}"
         if version:
             comment = f"*v{version}* · {comment}"
         card = messages.result_card(job, progress.elapsed, len(images), version)
-        await self._journal.update(
-            job.id, "uploading", logids=" ".join(progress.logids), version=version
-        )
         try:
             file_ids = await self._writer.deliver(job, place, images, comment)
         except DeliveryError as exc:
