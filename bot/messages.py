@@ -161,8 +161,7 @@ def status_text(
     request = _request(job)
     if state == "queued":
         if ahead:
-            noun = "image" if ahead == 1 else "images"
-            return f"⏳ Queued — {ahead} {noun} ahead of yours — {request}"
+            return f"⏳ Queued — {_count(ahead, 'image')} ahead of yours — {request}"
         return f"⏳ Queued — {request}"
     if state == "generating":
         retry = " (the image service is busy, retrying)" if attempts > job.options.count else ""
@@ -234,9 +233,8 @@ def interrupted_upload_text(job: Job) -> str:
 
 
 def too_many_queued_text(limit: int) -> str:
-    noun = "image" if limit == 1 else "images"
     return (
-        f"🍳 You already have {limit} {noun} cooking — wait for one to finish, "
+        f"🍳 You already have {_count(limit, 'image')} cooking — wait for one to finish, "
         "or `/banana cancel` the queued ones."
     )
 
@@ -244,8 +242,9 @@ def too_many_queued_text(limit: int) -> str:
 def over_quota_text(used: int, quota: int, asked: int) -> str:
     left = max(0, quota - used)
     return (
-        f"📉 That would go past your daily quota of {quota} images: {used} used or in progress, "
-        f"{left} left, you asked for {asked}. The quota resets at 00:00 UTC."
+        f"📉 That would go past your daily quota of {_count(quota, 'image')}: "
+        f"{used} used or in progress, {left} left, you asked for {asked}. "
+        "The quota resets at 00:00 UTC."
     )
 
 
@@ -254,10 +253,14 @@ def channel_not_allowed_text() -> str:
 
 
 def usage_report_text(usage: Usage, quota: int, is_admin: bool) -> str:
-    left = "no limit (admin)" if is_admin else f"{max(0, quota - usage.images_today)} left"
+    left = (
+        "admins have no quota"
+        if is_admin
+        else f"{max(0, quota - usage.images_today)} of {quota} left; resets 00:00 UTC"
+    )
     return "\n".join(
         [
-            f"*Today:* {usage.images_today} images ({left} of {quota}; resets 00:00 UTC)",
+            f"*Today:* {_count(usage.images_today, 'image')} ({left})",
             f"*Estimated cost:* ${usage.cost_today:.2f} today · ${usage.cost_month:.2f} this month",
             f"*In progress:* {usage.active}",
         ]
@@ -267,8 +270,7 @@ def usage_report_text(usage: Usage, quota: int, is_admin: bool) -> str:
 def cancel_report_text(cancelled: int) -> str:
     if not cancelled:
         return "You have no queued images to cancel (running ones always finish)."
-    noun = "request" if cancelled == 1 else "requests"
-    return f"🚫 Cancelled {cancelled} queued {noun}. Running ones will finish."
+    return f"🚫 Cancelled {_count(cancelled, 'queued request')}. Running ones will finish."
 
 
 # ---- Block Kit: result cards, buttons, the edit modal, history ----------------------------
@@ -442,3 +444,8 @@ def version_missing_text(version: int, latest: int) -> str:
 
 def download_failed_text(error: Exception) -> str:
     return f"I could not read the image to edit ({error}). Is it still shared here?"
+
+
+def _count(number: int, noun: str) -> str:
+    """``1 image``, ``3 images``."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"

@@ -175,9 +175,10 @@ async def test_too_many_cooking_and_cancel_and_usage(
         assert "Cancelled 2 queued requests" in cancel
         await eventually(lambda: len(results(slack)) == 1)
         await eventually(lambda: len([m for m in slack.visible() if "🚫" in m.text]) == 2)
+        await eventually(lambda: "state=delivered" in bot.logs())
         usage = (await bot.sender.command(command(slack, "usage"))).json()["text"]
     assert len(gateway.requests) == 1
-    assert "*Today:* 1 images (49 left of 50" in usage
+    assert "*Today:* 1 image (49 of 50 left; resets 00:00 UTC)" in usage
     assert "$0.07 today" in usage
     assert journal_states(tmp_path).count("cancelled") == 2
 
@@ -199,8 +200,10 @@ async def test_admins_are_exempt_and_channels_can_be_limited(
         reply = (await bot.sender.command(command(slack, "a cat --n 3"))).json()
         assert "Generating" in reply["text"]
         reply = (await bot.sender.command(command(slack, "a dog --n 2", user="U0BOB"))).json()
-        assert "daily quota of 1" in reply["text"]
-        await eventually(lambda: results(slack))
+        assert "daily quota of 1 image:" in reply["text"]
+        await eventually(lambda: "state=delivered" in bot.logs())
+        usage = (await bot.sender.command(command(slack, "usage"))).json()["text"]
+        assert "*Today:* 3 images (admins have no quota)" in usage
     assert len(gateway.requests) == 3
 
 
