@@ -13,18 +13,20 @@ from hypothesis import strategies as st
 from bot.generation.stream import PLACEHOLDER, AnswerReader, BadBlob
 
 
-def read(body: bytes, cuts: list[int], big: int = 64) -> tuple[object, list[bytes | BadBlob]]:
-    reader = AnswerReader(big_string=big)
+def read(
+    body: bytes, cuts: list[int], big: int = 64, expected_size: int | None = None
+) -> tuple[object, list[bytearray | BadBlob]]:
+    reader = AnswerReader(big_string=big, expected_size=expected_size)
     points = sorted({c % (len(body) + 1) for c in cuts} | {0, len(body)})
     for start, end in itertools.pairwise(points):
         reader.feed(body[start:end])
     return json.loads(reader.finish()), reader.blobs
 
 
-def resolve(value: object, blobs: list[bytes | BadBlob]) -> object:
+def resolve(value: object, blobs: list[bytearray | BadBlob]) -> object:
     if isinstance(value, str) and value.startswith(PLACEHOLDER):
         blob = blobs[int(value.removeprefix(PLACEHOLDER))]
-        assert isinstance(blob, bytes)
+        assert isinstance(blob, bytearray)
         return base64.b64encode(blob).decode()
     if isinstance(value, dict):
         return {k: resolve(v, blobs) for k, v in value.items()}
@@ -35,13 +37,25 @@ def resolve(value: object, blobs: list[bytes | BadBlob]) -> object:
 
 @settings(max_examples=200)
 @given(
-    images=st.lists(st.binary(min_size=0, max_size=400), min_size=1, max_size=3),
-    texts=st.lists(st.text(max_size=120), max_size=3),
+    images=st.lists(
+        st.one_of(st.binary(max_size=10), st.binary(min_size=30, max_size=600)),
+        min_size=1,
+        max_size=3,
+    ),
+    texts=st.lists(st.text(max_size=20), max_size=3),
     cuts=st.lists(st.integers(0, 10_000), max_size=12),
+    step=st.integers(1, 300),
     escape_slashes=st.booleans(),
+    # The Content-Length the reader is told: none, right, too small or too big.
+    size_error=st.one_of(st.none(), st.sampled_from([0, -1, -50, 3, 10_000])),
 )
 def test_chunked_reading_equals_whole_parsing(
-    images: list[bytes], texts: list[str], cuts: list[int], escape_slashes: bool
+    images: list[bytes],
+    texts: list[str],
+    cuts: list[int],
+    step: int,
+    escape_slashes: bool,
+    size_error: int | None,
 ) -> None:
     contents: list[dict[str, object]] = [{"type": "text", "text": t} for t in texts]
     contents += [
@@ -55,7 +69,11 @@ def test_chunked_reading_equals_whole_parsing(
     body = json.dumps(answer, ensure_ascii=False).encode()
     if escape_slashes:  # JSON may escape "/" as "\/"
         body = body.replace(b"/", b"\\/")
-    parsed, blobs = read(body, cuts)
+    expected = None if size_error is None else max(0, len(body) + size_error)
+    # A threshold above every key and text here but below most images, so that
+    # most images take the streaming path (long texts: test_long_text_stays_text).
+    cuts += range(0, len(body), step)  # chunks as the network delivers them, and odd cuts
+    parsed, blobs = read(body, cuts, big=24, expected_size=expected)
     assert resolve(parsed, blobs) == answer
 
 

@@ -172,7 +172,6 @@ class GenerationClient:
     async def _call(self, request: ImageRequest, logid: str) -> Answer:
         headers = {"Content-Type": "application/json", "X-TT-LOGID": logid}
         content = json.dumps(request.body(self._model), ensure_ascii=False).encode()
-        reader = AnswerReader()
         try:
             async with self._http.stream(
                 "POST",
@@ -185,6 +184,7 @@ class GenerationClient:
                     await response.aread()
                     _raise_for_status(response, logid)
                 # Decoded as it arrives: the body is never held whole (see stream.py).
+                reader = AnswerReader(expected_size=_body_size(response))
                 async for chunk in response.aiter_bytes():
                     reader.feed(chunk)
         except httpx.TimeoutException as exc:
@@ -194,6 +194,14 @@ class GenerationClient:
                 f"could not reach the gateway ({type(exc).__name__})", logid=logid
             ) from exc
         return parse_read_answer(reader, logid=logid)
+
+
+def _body_size(response: httpx.Response) -> int | None:
+    """The decoded body's size, if the headers tell it (not when compressed)."""
+    length = response.headers.get("content-length", "")
+    if response.headers.get("content-encoding") or not length.isdigit():
+        return None
+    return int(length)
 
 
 def _raise_for_status(response: httpx.Response, logid: str) -> None:

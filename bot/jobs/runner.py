@@ -178,34 +178,43 @@ class JobRunner:
 
     # ---- the work ----------------------------------------------------------------------------
     async def _work(self) -> None:
-        while True:
-            try:
-                unit = await self._queue.get()
-            except QueueClosed:
-                return
-            if unit.result.done():
-                continue
-            _, _, progress = self._jobs[unit.job_id]
-            if progress.state == "queued":
-                progress.state = "generating"
-                await self._journal.update(unit.job_id, "running")
-            self._in_flight += 1
-            try:
-                generation = await self._generator.generate(
-                    unit.payload, on_attempt=progress.attempt
-                )
-            except GenerationError as exc:
-                unit.result.set_exception(exc)
-            except asyncio.CancelledError:
-                unit.result.set_exception(ShuttingDown())
-                raise
-            except Exception as exc:  # a bug: still routed to the requester
-                logger.exception("job=%s unit failed unexpectedly", unit.job_id)
-                unit.result.set_exception(exc)
-            else:
-                unit.result.set_result(generation)
-            finally:
-                self._in_flight -= 1
+        while await self._generate_next():
+            pass
+
+    async def _generate_next(self) -> bool:
+        """Take one unit and generate it; False once the queue is closed.
+
+        One call per unit, so a worker waiting for its next unit holds no
+        reference to the last image (megabytes each, under a burst).
+        """
+        try:
+            unit = await self._queue.get()
+        except QueueClosed:
+            return False
+        if not unit.result.done():
+            await self._generate(unit)
+        return True
+
+    async def _generate(self, unit: Unit[ImageRequest]) -> None:
+        _, _, progress = self._jobs[unit.job_id]
+        if progress.state == "queued":
+            progress.state = "generating"
+            await self._journal.update(unit.job_id, "running")
+        self._in_flight += 1
+        try:
+            generation = await self._generator.generate(unit.payload, on_attempt=progress.attempt)
+        except GenerationError as exc:
+            unit.result.set_exception(exc)
+        except asyncio.CancelledError:
+            unit.result.set_exception(ShuttingDown())
+            raise
+        except Exception as exc:  # a bug: still routed to the requester
+            logger.exception("job=%s unit failed unexpectedly", unit.job_id)
+            unit.result.set_exception(exc)
+        else:
+            unit.result.set_result(generation)
+        finally:
+            self._in_flight -= 1
 
     async def _run(self, job: Job, place: Place | None) -> None:
         progress = _Progress()
@@ -242,7 +251,8 @@ class JobRunner:
             for unit in units:
                 await self._queue.put(unit)
             results = await asyncio.gather(*(u.result for u in units), return_exceptions=True)
-            await self._finish(job, place, progress, list(results), input_names)
+            units.clear()  # their futures hold the images too; _finish lets them go
+            await self._finish(job, place, progress, results, input_names)
         except QueueClosed:
             await self._pause(job, place)
         except asyncio.CancelledError:
@@ -321,7 +331,8 @@ class JobRunner:
             comment = f"{messages.inputs_note(input_names)}\n{comment}"
         if version:
             comment = f"*v{version}* · {comment}"
-        card = messages.result_card(job, progress.elapsed, len(images), version)
+        count, logids = len(images), ",".join(g.logid for g in generations)
+        card = messages.result_card(job, progress.elapsed, count, version)
         try:
             file_ids = await self._writer.deliver(job, place, images, comment)
         except DeliveryError as exc:
@@ -329,9 +340,14 @@ class JobRunner:
             await self._journal.update(job.id, version=None)
             await self._fail(job, place, progress, messages.upload_failed_text(exc))
             return
+        finally:
+            # Slack has the bytes (or refused them): let the megabytes go now, not
+            # after the status edits below, which may wait on Slack's rate limit.
+            del images, generations
+            results.clear()
         await self._journal.finish_delivered(
             job.id,
-            images=len(images),
+            images=count,
             size=job.options.size,
             attempts=progress.attempts,
             logids=progress.logids,
@@ -341,9 +357,9 @@ class JobRunner:
         log_event(
             job,
             "delivered",
-            images=len(images),
+            images=count,
             elapsed=f"{progress.elapsed:.1f}s",
-            logids=",".join(g.logid for g in generations),
+            logids=logids,
         )
 
     async def _fail(
