@@ -20,7 +20,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.standins.slack import BOT_USER, SlackStandIn
+from bot.standins.slack import BOT_USER, Message, SlackStandIn
 from bot.standins.slack_sender import (
     SlackSender,
     app_mention,
@@ -124,10 +124,11 @@ class SandboxPage:
             return
         self._changed.set()
 
-    def _ephemeral(self, channel: str, text: str, thread_ts: str | None = None) -> None:
+    def _ephemeral(self, channel: str, text: str, thread_ts: str | None = None) -> Message:
         message = self._slack.add_user_message(channel, BOT_USER, text, thread_ts)
         message.ephemeral_to = ME
         self._changed.set()
+        return message
 
     async def _push_changes(self) -> None:
         while True:
@@ -283,13 +284,19 @@ class SandboxPage:
             response_url=self._slack.response_url(ref),
             command=name,
         )
+        # The acknowledgement keeps the place of the command, as in Slack, even when
+        # the bot's status line (posted while it acknowledges) reaches us first.
+        ack = self._ephemeral(channel, "")
+        ack.deleted = True
         delivered = await sender.command(fields)
         if delivered.status != 200:
-            self._ephemeral(channel, f"(the bot answered HTTP {delivered.status})")
-            return
-        reply = delivered.json() if delivered.body.startswith("{") else {"text": delivered.body}
-        if isinstance(reply, dict) and reply.get("text"):
-            self._ephemeral(channel, str(reply["text"]))
+            ack.text = f"(the bot answered HTTP {delivered.status})"
+        else:
+            body = delivered.body
+            reply = delivered.json() if body.startswith("{") else {"text": body}
+            ack.text = str(reply.get("text") or "") if isinstance(reply, dict) else ""
+        ack.deleted = not ack.text
+        self._changed.set()
 
     async def _message(
         self, sender: SlackSender, channel: str, text: str, thread_ts: str | None
