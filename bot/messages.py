@@ -205,6 +205,13 @@ def upload_failed_text(error: Exception) -> str:
     return f"Your image was made, but Slack would not take the upload ({error}). Try again."
 
 
+def not_started_text(job: Job) -> str:
+    return (
+        f"⚠️ I could not post in this conversation, so nothing was made: {_request(job)}\n"
+        f"Slack may be busy; try again in a minute: `{escape(job.retry_command())}`"
+    )
+
+
 def paused_text(job: Job) -> str:
     return (
         f"⏸ Paused — the bot is restarting; your image will continue when it is back. "

@@ -326,10 +326,28 @@ async def test_slack_rate_limits_and_server_errors_are_retried(
     assert len(slack.calls_to("files.completeUploadExternal")) == 2
 
 
+async def test_a_status_line_that_cannot_be_posted_is_still_reported(
+    bot: RunningBot, gateway: GatewayStandIn, slack: SlackStandIn
+) -> None:
+    slack.fail("chat.postMessage", "fatal_error")
+    await bot.sender.command(command(slack, "a lost cat"))
+    (note,) = await eventually(lambda: slack.responses)
+    assert "could not post in this conversation, so nothing was made" in note["text"]
+    assert "`/banana a lost cat --ar 1:1 --size 1K`" in note["text"]
+    mention = slack.add_user_message(CHANNEL, USER, f"<@{BOT_USER}> a lost dog")
+    slack.fail("chat.postMessage", "fatal_error")
+    await bot.sender.event(
+        envelope(app_mention(mention.text, user=USER, channel=CHANNEL, ts=mention.ts))
+    )
+    await eventually(lambda: "x" in mention.reactions)
+    assert gateway.requests == []
+
+
 async def test_burst_of_20_commands_all_acked_and_delivered(
     bot: RunningBot, gateway: GatewayStandIn, slack: SlackStandIn
 ) -> None:
     gateway.latency = 0.2
+    slack.post_limit = (3, 2.0)  # Slack lets a channel take ~1 post/s, with short bursts
     fields = [command(slack, f"cat number {i}", user=f"U{i:04d}") for i in range(20)]
     acks = await asyncio.gather(*(bot.sender.command(f) for f in fields))
     assert [a.status for a in acks] == [200] * 20
@@ -340,3 +358,4 @@ async def test_burst_of_20_commands_all_acked_and_delivered(
     )
     assert len(gateway.requests) == 20
     assert gateway.max_in_flight <= 4
+    assert len(slack.calls_to("chat.postMessage")) > 20, "the post limit was never met"

@@ -233,8 +233,10 @@ class JobRunner:
                 result_thread=place.thread_ts,
             )
         except DeliveryError as exc:
-            logger.exception("job=%s could not post its status; requester not told", job.id)
+            logger.exception("job=%s could not post its status", job.id)
             await self._journal.update(job.id, "failed", error=str(exc))
+            log_event(job, "failed", error="status_not_posted")
+            await self._writer.tell_not_started(job, messages.not_started_text(job))
             return
         try:
             inputs, input_names = await self._inputs(job)

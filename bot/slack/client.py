@@ -13,6 +13,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.settings import Settings
 
+# A burst in one channel meets Slack's ~1 post/s there: each waits out its
+# Retry-After (plus jitter) and tries again, rather than failing the job.
+RATE_LIMIT_RETRIES = 12
+
 
 def create_web_client(settings: Settings, session: aiohttp.ClientSession) -> AsyncWebClient:
     return AsyncWebClient(
@@ -22,7 +26,7 @@ def create_web_client(settings: Settings, session: aiohttp.ClientSession) -> Asy
         timeout=120,  # uploads of 2K images are megabytes
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
             AsyncServerErrorRetryHandler(max_retry_count=2),
         ],
     )

@@ -209,6 +209,17 @@ class SlackWriter:
                 raise DeliveryError(f"could not notify: {exc}") from exc
             await self.respond(job.response_url, text)
 
+    async def tell_not_started(self, job: Job, text: str) -> None:
+        """The status line could not be posted: say so by what is left, an ephemeral
+        through ``response_url`` (commands) and the failed reaction (mentions, DMs)."""
+        if job.response_url:
+            try:
+                await self.respond(job.response_url, text)
+            except DeliveryError:
+                logger.exception("job=%s could not tell its requester", job.id)
+        if job.request_ts:  # no working reaction yet: it follows the status line
+            await self._react(job.channel, job.request_ts, REACTION_FAILED)
+
     # ---- short answers from handlers -----------------------------------------------
     async def respond(self, response_url: str, text: str) -> None:
         """An ephemeral reply through a slash command's ``response_url``.

@@ -93,6 +93,10 @@ class SlackStandIn:
         self.socket_connected = asyncio.Event()
         self.refuse_sockets = False  # apps.connections.open fails while set
         self.upload_delay = 0.0  # seconds the upload URL takes to answer
+        # Slack's chat.postMessage limit, ~1 post/s per channel with short bursts:
+        # (burst, posts per second) when set; over it → 429 with Retry-After.
+        self.post_limit: tuple[int, float] | None = None
+        self._post_buckets: dict[str, tuple[float, float]] = {}  # channel → (tokens, at)
         self.base = ""
         self.add_conversation("C0GENERAL", "general")
 
@@ -204,6 +208,10 @@ class SlackStandIn:
         expected = self.app_token if method == "apps.connections.open" else self.bot_token
         if token != expected:
             return web.json_response({"ok": False, "error": "invalid_auth"})
+        if method == "chat.postMessage" and not self._may_post(str(args.get("channel", ""))):
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
+            )
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
@@ -212,6 +220,17 @@ class SlackStandIn:
         except _Error as exc:
             return web.json_response({"ok": False, "error": str(exc)})
         return web.json_response({"ok": True, **result})
+
+    def _may_post(self, channel: str) -> bool:
+        if self.post_limit is None:
+            return True
+        burst, rate = self.post_limit
+        now = time.monotonic()
+        tokens, at = self._post_buckets.get(channel, (float(burst), now))
+        tokens = min(float(burst), tokens + (now - at) * rate)
+        allowed = tokens >= 1
+        self._post_buckets[channel] = (tokens - 1 if allowed else tokens, now)
+        return allowed
 
     def _writable(self, channel: str) -> Conversation:
         conversation = self.conversations.get(channel)
