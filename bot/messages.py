@@ -22,6 +22,7 @@ from bot.generation import (
     RateLimited,
     UpstreamUnavailable,
 )
+from bot.generation.model import estimated_cost
 from bot.options import RATIO_ALIASES, RATIOS, SIZES, ImageOptions, ParsedRequest, UsageError
 
 if TYPE_CHECKING:
@@ -136,11 +137,21 @@ def usage_error_text(error: UsageError, command: str = "/banana") -> str:
     return f"{error}\nType `{command} help` for all options."
 
 
-def ack_text(parsed: ParsedRequest) -> str:
+def ack_text(parsed: ParsedRequest, quota_note: str = "") -> str:
     """The slash command's instant, ephemeral acknowledgement."""
     return (
         f"🍌 Generating _{_short(parsed.prompt, 120)}_ · {parsed.options.describe()} — "
-        "I'll post it here when it's ready."
+        f"I'll post it here when it's ready.{f' {quota_note}' if quota_note else ''}"
+    )
+
+
+def quota_note(job: Job, used_today: int, quota: int | None) -> str:
+    """What a request costs, said before it is made (``quota`` None: no quota)."""
+    cost = f"≈ ${estimated_cost(job.options.size, job.options.count):.2f}"
+    if quota is None:
+        return f"({cost})"
+    return (
+        f"({cost}; {_count(used_today, 'image')} of your {quota} today, refusals and failures free)"
     )
 
 

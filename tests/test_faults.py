@@ -199,6 +199,7 @@ async def test_admins_are_exempt_and_channels_can_be_limited(
         assert "not set up to make images in this channel" in reply["text"]
         reply = (await bot.sender.command(command(slack, "a cat --n 3"))).json()
         assert "Generating" in reply["text"]
+        assert "(≈ $0.20)" in reply["text"]  # an admin: no quota to speak of
         reply = (await bot.sender.command(command(slack, "a dog --n 2", user="U0BOB"))).json()
         assert "daily quota of 1 image:" in reply["text"]
         await eventually(lambda: "state=delivered" in bot.logs())

@@ -36,6 +36,8 @@ async def test_slash_command_delivers_the_image_in_the_channel(
     assert reply["response_type"] == "ephemeral"
     assert "Generating" in reply["text"]
     assert "16:9 · 2K" in reply["text"]
+    # What it costs is said before it is made.
+    assert "(≈ $0.10; 1 image of your 50 today, refusals and failures free)" in reply["text"]
     (message,) = await eventually(lambda: results(slack))
     assert message.thread_ts is None
     assert f"<@{USER}> asked for: _a shiba inu in a park_" in message.text

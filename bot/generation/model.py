@@ -22,3 +22,8 @@ PRICE_PER_IMAGE = {"1K": 0.067, "2K": 0.101}
 
 def pixel_size(aspect_ratio: str, size: str) -> tuple[int, int]:
     return PIXEL_SIZES.get(aspect_ratio, PIXEL_SIZES["1:1"]).get(size.upper(), (1024, 1024))
+
+
+def estimated_cost(size: str, images: int) -> float:
+    """Dollars at list price for ``images`` of ``size``."""
+    return PRICE_PER_IMAGE.get(size, PRICE_PER_IMAGE["1K"]) * images

@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot.generation.model import estimated_cost
 from bot.jobs.job import ACTIVE_STATES, Job, State
-from bot.jobs.limits import Limits, day_start, estimated_cost, month_start
+from bot.jobs.limits import Limits, day_start, month_start
 from bot.options import ImageOptions
 
 T = TypeVar("T")
@@ -87,7 +88,8 @@ class Admission(enum.Enum):
 @dataclass(frozen=True)
 class Decision:
     admission: Admission
-    used_today: int = 0
+    used_today: int = 0  # images counted today, this request included once accepted
+    exempt: bool = False  # an admin: no quota
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,8 @@ class Journal:
         with self._db:
             if not self._remember(keys):
                 return Decision(Admission.DUPLICATE)
-            if not limits.is_admin(job.user):
+            used, exempt = 0, limits.is_admin(job.user)
+            if not exempt:
                 active = self._scalar(
                     f"SELECT COUNT(*) FROM jobs WHERE user_id = ? AND state IN {_ACTIVE}",
                     job.user,
@@ -184,7 +187,7 @@ class Journal:
                 if used + job.options.count > limits.daily_quota:
                     return Decision(Admission.OVER_QUOTA, used_today=used)
             self._insert(job)
-            return Decision(Admission.ACCEPTED)
+            return Decision(Admission.ACCEPTED, used + job.options.count, exempt)
 
     def _images_counted(self, user: str, now: float) -> int:
         """Delivered today plus what active jobs may still deliver (refusals never count)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from bot.generation.model import PRICE_PER_IMAGE
 from bot.settings import Settings
 
 
@@ -42,7 +41,3 @@ def day_start(now: float) -> float:
 def month_start(now: float) -> float:
     moment = dt.datetime.fromtimestamp(now, dt.UTC)
     return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()
-
-
-def estimated_cost(size: str, images: int) -> float:
-    return PRICE_PER_IMAGE.get(size, PRICE_PER_IMAGE["1K"]) * images

@@ -40,14 +40,16 @@ class CommandListeners:
             source="command",
             response_url=command.get("response_url") or None,
         )
-        accepted, refusal = await self._intake.admit(job, [job.key])
-        if accepted:
+        admitted = await self._intake.admit(job, [job.key])
+        if admitted.accepted:
             # Journaled already, so a crash from here on is recovered on restart;
             # answering first keeps the job's own Slack calls out of the ack's way.
-            await ack(text=messages.ack_text(parsed), response_type="ephemeral")
+            await ack(
+                text=messages.ack_text(parsed, admitted.quota_note), response_type="ephemeral"
+            )
             self._intake.runner.submit(job)
-        elif refusal:
-            await ack(text=refusal, response_type="ephemeral")
+        elif admitted.refusal:
+            await ack(text=admitted.refusal, response_type="ephemeral")
         else:
             await ack()
 

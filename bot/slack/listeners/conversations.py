@@ -93,11 +93,11 @@ class ConversationListeners:
             request_ts=ts,
             inputs=inputs,
         )
-        accepted, refusal = await self._intake.admit(job, [])
-        if accepted:
+        admitted = await self._intake.admit(job, [])
+        if admitted.accepted:
             self._intake.runner.submit(job)
-        elif refusal:
-            await self._intake.tell(source, channel, user, thread, refusal)
+        elif admitted.refusal:
+            await self._intake.tell(source, channel, user, thread, admitted.refusal)
 
     async def _images_to_edit(
         self, event: dict[str, Any], channel: str, prompt: str

@@ -4,6 +4,7 @@ into the journal, and short answers to the person who asked."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from bot import messages
@@ -16,6 +17,13 @@ logger = logging.getLogger(__name__)
 COMMAND = "/banana"
 MENTION = "@banana"
 HELP_WORDS = {"", "help", "-h", "--help", "?", "帮助"}
+
+
+@dataclass(frozen=True)
+class Admitted:
+    accepted: bool
+    refusal: str | None = None  # what to tell the requester when not accepted
+    quota_note: str = ""  # what an accepted request uses of the daily quota
 
 
 class Intake:
@@ -80,19 +88,23 @@ class Intake:
         except UsageError as exc:
             return None, messages.usage_error_text(exc, usage_name)
 
-    async def admit(self, job: Job, keys: list[str]) -> tuple[bool, str | None]:
-        """Journal the job (before any acknowledgement); returns (accepted, refusal)."""
+    async def admit(self, job: Job, keys: list[str]) -> Admitted:
+        """Journal the job (before any acknowledgement) if the limits allow it."""
         decision = await self.journal.admit(job, keys, self.limits)
         if decision.admission is Admission.DUPLICATE:
             logger.info("duplicate delivery ignored key=%s", job.key)
-            return False, None
+            return Admitted(False)
         if decision.admission is Admission.TOO_MANY_QUEUED:
-            return False, messages.too_many_queued_text(self.limits.max_queued_per_user)
+            return Admitted(False, messages.too_many_queued_text(self.limits.max_queued_per_user))
         if decision.admission is Admission.OVER_QUOTA:
-            return False, messages.over_quota_text(
-                decision.used_today, self.limits.daily_quota, job.options.count
+            return Admitted(
+                False,
+                messages.over_quota_text(
+                    decision.used_today, self.limits.daily_quota, job.options.count
+                ),
             )
-        return True, None
+        quota = None if decision.exempt else self.limits.daily_quota
+        return Admitted(True, quota_note=messages.quota_note(job, decision.used_today, quota))
 
     async def submit_derived(self, job: Job, body: dict[str, Any]) -> None:
         if not job.user or not job.channel:
@@ -103,11 +115,11 @@ class Intake:
         if not self.runner.accepting:
             await self.notice(body, messages.SHUTTING_DOWN_TEXT)
             return
-        accepted, refusal = await self.admit(job, [job.key])
-        if accepted:
+        admitted = await self.admit(job, [job.key])
+        if admitted.accepted:
             self.runner.submit(job)
-        elif refusal:
-            await self.notice(body, refusal, channel=job.channel, thread=job.reply_thread)
+        elif admitted.refusal:
+            await self.notice(body, admitted.refusal, channel=job.channel, thread=job.reply_thread)
 
     async def notice(
         self,
