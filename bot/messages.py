@@ -216,6 +216,11 @@ def upload_failed_text(error: Exception) -> str:
     return f"Your image was made, but Slack would not take the upload ({error}). Try again."
 
 
+def origin_note(link: str | None) -> str:
+    """The first line of a result made from an earlier one."""
+    return f"↩️ From <{link}|an earlier image>" if link else "↩️ From an earlier image"
+
+
 def not_started_text(job: Job) -> str:
     return (
         f"⚠️ I could not post in this conversation, so nothing was made: {_request(job)}\n"

@@ -80,7 +80,7 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
                 exc,
             )
             return 1
-        writer = SlackWriter(client, session)
+        writer = SlackWriter(client, session, workspace_url=str(identity.get("url") or ""))
         runner = JobRunner(
             generator,
             writer,
@@ -96,7 +96,6 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
             limits=Limits.from_settings(settings),
             max_images=settings.max_images,
             max_prompt=settings.max_prompt,
-            workspace_url=str(identity.get("url") or ""),
         )
         register_listeners(bolt, intake)
         await journal.prune_deliveries()

@@ -74,6 +74,9 @@ async def test_reroll_ratio_and_edit_buttons(
         ("a red fox", "3:2", "2K")
     ] * 2
     assert "<@U0BOB>" in results(slack)[1].text, "whoever clicked asked for the re-roll"
+    origin = f"{slack.base}/archives/{CHANNEL}/p{card.ts.replace('.', '')}"
+    assert f"↩️ From <{origin}|an earlier image>" in results(slack)[1].text
+    assert "From" not in results(slack)[0].text
 
     ratio = controls(card)["banana_ratio"]
     option = next(o for o in ratio["options"] if o["value"].endswith("|9:16"))

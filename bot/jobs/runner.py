@@ -331,6 +331,8 @@ class JobRunner:
         )
         if input_names:
             comment = f"{messages.inputs_note(input_names)}\n{comment}"
+        if job.parent:  # a re-roll or variation links back to what it came from
+            comment = f"{await self._origin_note(job.parent)}\n{comment}"
         if version:
             comment = f"*v{version}* · {comment}"
         count, logids = len(images), ",".join(g.logid for g in generations)
@@ -362,6 +364,14 @@ class JobRunner:
             images=count,
             elapsed=f"{progress.elapsed:.1f}s",
             logids=logids,
+        )
+
+    async def _origin_note(self, parent_id: str) -> str:
+        parent = await self._journal.get(parent_id)
+        if parent is None:
+            return messages.origin_note(None)
+        return messages.origin_note(
+            self._writer.permalink(parent.status_channel, parent.status_ts, parent.result_thread)
         )
 
     async def _fail(

@@ -79,11 +79,21 @@ class SlackWriter:
         session: aiohttp.ClientSession,
         *,
         min_edit_gap: float = 3.0,
+        workspace_url: str = "",
     ) -> None:
         self._client = client
         self._session = session
         self._min_edit_gap = min_edit_gap
         self._edit_budget = EditBudget()
+        self._workspace_url = workspace_url  # from auth.test, for permalinks
+
+    def permalink(
+        self, channel: str | None, ts: str | None, thread_ts: str | None = None
+    ) -> str | None:
+        """A link to a message, or None when the workspace or message is unknown."""
+        if not (self._workspace_url and channel and ts):
+            return None
+        return messages.permalink(self._workspace_url, channel, ts, thread_ts)
 
     # ---- a job's life ------------------------------------------------------------
     async def open(self, job: Job, status: str) -> Place:

@@ -36,7 +36,6 @@ class Intake:
         limits: Limits,
         max_images: int,
         max_prompt: int,
-        workspace_url: str = "",
     ) -> None:
         self.runner = runner
         self.writer = writer
@@ -44,7 +43,6 @@ class Intake:
         self.limits = limits
         self._max_images = max_images
         self._max_prompt = max_prompt
-        self._workspace_url = workspace_url
 
     async def answer(self, user: str, channel: str, text: str, name: str) -> str | None:
         """Replies for the words that are not a prompt (help, usage, cancel, refusals)."""
@@ -65,11 +63,7 @@ class Intake:
                         e.job.options,
                         e.finished_at or e.job.created_at,
                         e.version,
-                        messages.permalink(
-                            self._workspace_url, e.status_channel, e.status_ts, e.result_thread
-                        )
-                        if self._workspace_url and e.status_channel and e.status_ts
-                        else None,
+                        self.writer.permalink(e.status_channel, e.status_ts, e.result_thread),
                     )
                     for e in await self.journal.history(user)
                 ]
