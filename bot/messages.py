@@ -446,6 +446,34 @@ def history_text(entries: Sequence[HistoryItem]) -> str:
     return "\n".join(lines)
 
 
+def home_view(usage_report: str, history: Sequence[HistoryItem]) -> Block:
+    """The App Home tab."""
+    return {
+        "type": "home",
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": "🍌 banana"}},
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": "Turn a sentence into a picture: type "
+                    "`/banana a shiba inu in a park --ar 16:9` in any channel, mention "
+                    "@banana (in threads too), or write to me in the Messages tab.",
+                },
+            },
+            {"type": "section", "text": {"type": "mrkdwn", "text": usage_report}},
+            {"type": "divider"},
+            {"type": "section", "text": {"type": "mrkdwn", "text": history_text(history)}},
+            {
+                "type": "context",
+                "elements": [
+                    {"type": "mrkdwn", "text": "`/banana help` shows every option and tip."}
+                ],
+            },
+        ],
+    }
+
+
 @dataclass(frozen=True)
 class HistoryItem:
     prompt: str

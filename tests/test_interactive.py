@@ -16,6 +16,7 @@ from bot.preview import render_noise_png, render_preview
 from bot.standins.gateway import GatewayStandIn
 from bot.standins.slack import BOT_USER, Message, SlackStandIn
 from bot.standins.slack_sender import (
+    app_home_opened,
     app_mention,
     block_action,
     envelope,
@@ -274,6 +275,14 @@ async def test_history_lists_the_last_generations_with_links(
     assert text.index("second cat") < text.index("first cat")
     assert "16:9 · 1K" in text
     assert f"/archives/{CHANNEL}/p" in text
+    # The App Home tab shows the same, with today's use.
+    await bot.sender.event(envelope(app_home_opened(user=BOB, tab="messages")))
+    await bot.sender.event(envelope(app_home_opened(user=ALICE)))
+    home = await eventually(lambda: slack.home_views.get(ALICE))
+    shown = "\n".join(b.get("text", {}).get("text", "") for b in home["blocks"])
+    assert "*Today:* 2 images (48 of 50 left" in shown
+    assert shown.index("second cat") < shown.index("first cat")
+    assert BOB not in slack.home_views, "the Messages tab is the DM, not the Home tab"
 
 
 def test_inputs_over_7_mb_are_shrunk() -> None:

@@ -32,10 +32,15 @@ def test_manifest_scopes_events_and_command() -> None:
     } <= scopes
     (shortcut,) = data["features"]["shortcuts"]
     assert (shortcut["type"], shortcut["callback_id"]) == ("message", "banana_edit_message")
-    assert data["settings"]["event_subscriptions"]["bot_events"] == ["app_mention", "message.im"]
+    assert data["settings"]["event_subscriptions"]["bot_events"] == [
+        "app_home_opened",
+        "app_mention",
+        "message.im",
+    ]
     assert data["settings"]["socket_mode_enabled"] is True
     assert data["settings"]["interactivity"]["is_enabled"] is True
     home = data["features"]["app_home"]
+    assert home["home_tab_enabled"] is True
     assert home["messages_tab_enabled"] is True
     assert home["messages_tab_read_only_enabled"] is False
     (command,) = data["features"]["slash_commands"]

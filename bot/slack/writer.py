@@ -344,6 +344,13 @@ class SlackWriter:
         await self._joining(channel, lambda: self._client.files_completeUploadExternal(**arguments))
 
     # ---- buttons, modals, files -------------------------------------------------------------
+    async def publish_home(self, user: str, view: dict[str, Any]) -> None:
+        """Draw a user's App Home tab (decoration: a failure is logged)."""
+        try:
+            await self._client.views_publish(user_id=user, view=view)
+        except SlackClientError:
+            logger.exception("could not draw the Home tab of %s", user)
+
     async def open_modal(self, trigger_id: str, view: dict[str, Any]) -> None:
         try:
             await self._client.views_open(trigger_id=trigger_id, view=view)

@@ -83,6 +83,7 @@ class SlackStandIn:
         self.uploads: dict[str, dict[str, Any]] = {}
         self.responses: list[dict[str, Any]] = []  # posts to response_url
         self.views: list[dict[str, Any]] = []  # modals opened
+        self.home_views: dict[str, dict[str, Any]] = {}  # user → their App Home tab
         self.listeners: list[Listener] = []
         self._faults: dict[str, deque[str]] = defaultdict(deque)
         self._clock = itertools.count(1)
@@ -337,6 +338,16 @@ class SlackStandIn:
         if self.refuse_sockets:
             raise _Error("service_unavailable")
         return {"url": self.base.replace("http://", "ws://") + "/socket"}
+
+    def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = args.get("view")
+        view = json.loads(view) if isinstance(view, str) else view
+        user = str(args.get("user_id", ""))
+        if not user or not isinstance(view, dict) or view.get("type") != "home":
+            raise _Error("invalid_arguments")
+        published = {"id": f"V{next(self._ids):08d}", **view}
+        self.home_views[user] = published
+        return {"view": published}
 
     def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
         view = args.get("view")

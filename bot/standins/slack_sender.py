@@ -90,6 +90,17 @@ def direct_message(
     }
 
 
+def app_home_opened(*, user: str, tab: str = "home") -> dict[str, Any]:
+    """The user opened the app's Home (or Messages) tab."""
+    return {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": f"D{user[1:]}",
+        "tab": tab,
+        "event_ts": f"{time.time():.6f}",
+    }
+
+
 def envelope(event: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
     """An Events API ``event_callback`` envelope around ``event``."""
     return {

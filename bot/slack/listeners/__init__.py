@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.slack.listeners.commands import CommandListeners
 from bot.slack.listeners.conversations import ConversationListeners
+from bot.slack.listeners.home import HomeListeners
 from bot.slack.listeners.intake import COMMAND, HELP_WORDS, MENTION, Intake
 from bot.slack.listeners.interactions import InteractionListeners
 
@@ -17,7 +18,13 @@ __all__ = ["COMMAND", "HELP_WORDS", "MENTION", "Intake", "register_listeners"]
 
 def register_listeners(app: AsyncApp, intake: Intake) -> None:
     commands = CommandListeners(intake)
-    for group in (commands, ConversationListeners(intake), InteractionListeners(intake)):
+    groups = (
+        commands,
+        ConversationListeners(intake),
+        InteractionListeners(intake),
+        HomeListeners(intake),
+    )
+    for group in groups:
         group.register(app)
     # Catch-alls after the real listeners: an unmatched request gets a 404
     # from Bolt, and Slack then delivers it again.

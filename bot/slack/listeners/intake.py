@@ -50,29 +50,35 @@ class Intake:
         if word in HELP_WORDS:
             return messages.usage_text(name)
         if word == "usage":
-            usage = await self.journal.usage(user)
-            limits = self.limits
-            return messages.usage_report_text(usage, limits.daily_quota, limits.is_admin(user))
+            return await self.usage_report(user)
         if word == "cancel":
             return messages.cancel_report_text(await self.runner.cancel_queued(user))
         if word == "history":
-            return messages.history_text(
-                [
-                    messages.HistoryItem(
-                        e.job.prompt,
-                        e.job.options,
-                        e.finished_at or e.job.created_at,
-                        e.version,
-                        self.writer.permalink(e.status_channel, e.status_ts, e.result_thread),
-                    )
-                    for e in await self.journal.history(user)
-                ]
-            )
+            return messages.history_text(await self.history(user))
         if not self.limits.allows_channel(channel):
             return messages.channel_not_allowed_text()
         if not self.runner.accepting:
             return messages.SHUTTING_DOWN_TEXT
         return None
+
+    async def history(self, user: str) -> list[messages.HistoryItem]:
+        """The user's last generations, each with a link to it."""
+        return [
+            messages.HistoryItem(
+                e.job.prompt,
+                e.job.options,
+                e.finished_at or e.job.created_at,
+                e.version,
+                self.writer.permalink(e.status_channel, e.status_ts, e.result_thread),
+            )
+            for e in await self.journal.history(user)
+        ]
+
+    async def usage_report(self, user: str) -> str:
+        usage = await self.journal.usage(user)
+        return messages.usage_report_text(
+            usage, self.limits.daily_quota, self.limits.is_admin(user)
+        )
 
     def parse(self, text: str, usage_name: str) -> tuple[ParsedRequest | None, str | None]:
         try:
