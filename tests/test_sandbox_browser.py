@@ -124,4 +124,11 @@ async def test_slash_command_and_mention_in_the_browser(sandbox_url: str) -> Non
         await page.press("#input", "Enter")
         await page.locator("#messages .replies").click(timeout=20_000)
         await expect(page.locator("#thread-messages .files img")).to_be_visible(timeout=20_000)
+
+        await page.click("#home-tab")  # the App Home tab, drawn by the bot
+        home = page.locator("#messages .home")
+        await expect(home).to_contain_text("Your last generations", timeout=20_000)
+        await expect(home).to_contain_text("一只柴犬")
+        await expect(home).to_contain_text("a shiba inu in a park")
+        await page.screenshot(path=str(out / "sandbox-home.png"))
         await browser.close()

@@ -23,6 +23,7 @@ from aiohttp import web
 from bot.standins.slack import BOT_USER, Message, SlackStandIn
 from bot.standins.slack_sender import (
     SlackSender,
+    app_home_opened,
     app_mention,
     block_action,
     direct_message,
@@ -71,6 +72,7 @@ class SandboxPage:
         app.router.add_post("/action", self._action)
         app.router.add_post("/submit", self._submit)
         app.router.add_post("/shortcut", self._shortcut)
+        app.router.add_post("/home", self._home)
         app.on_startup.append(self._start)
         return app
 
@@ -111,6 +113,7 @@ class SandboxPage:
                 {"id": DM, "name": "banana", "kind": "im"},
             ],
             "messages": messages,
+            "home": self._slack.home_views.get(ME),
             "modal": next(
                 (v for v in reversed(self._slack.views) if v["id"] not in self._closed_views),
                 None,
@@ -189,6 +192,11 @@ class SandboxPage:
         else:
             await self._message(sender, channel, text, thread_ts)
         return web.json_response({"ok": True})
+
+    async def _home(self, _: web.Request) -> web.Response:
+        """The Home tab was opened: Slack tells the bot, which draws it."""
+        delivered = await self._sender().event(envelope(app_home_opened(user=ME)))
+        return web.json_response({"ok": delivered.status == 200})
 
     def _sender(self) -> SlackSender:
         assert self._session is not None

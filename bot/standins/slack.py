@@ -347,6 +347,7 @@ class SlackStandIn:
             raise _Error("invalid_arguments")
         published = {"id": f"V{next(self._ids):08d}", **view}
         self.home_views[user] = published
+        self._notify("home", published)
         return {"view": published}
 
     def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
