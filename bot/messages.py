@@ -39,6 +39,11 @@ UNEXPECTED_TEXT = "Something went wrong on the bot's side — please try again."
 MALFORMED_TEXT = "That request arrived without its user or channel, so I can't answer it."
 SHUTTING_DOWN_TEXT = "The bot is restarting — send that again in a few seconds."
 UNKNOWN_COMMAND_TEXT = "I only know `/banana`. Try `/banana help`."
+# Slack refuses a card whose section is over 3,000 characters: the model's (or
+# the gateway's) words are cut well before that.
+MODEL_WORDS_SHOWN = 600
+# Slack's plain_text_input holds at most 3,000 characters.
+INPUT_LIMIT = 3000
 
 _REFUSAL_REASONS = {
     "IMAGE_SAFETY": "the image tripped the model's safety filter",
@@ -88,7 +93,7 @@ def failure_text(error: GenerationError) -> str:
     """What the requester reads when a generation fails (Slack and terminal alike)."""
     if isinstance(error, Declined):
         reason = refusal_reason(error.finish_reason)
-        said = f" It said: “{error.model_text}”" if error.model_text else ""
+        said = f" It said: “{_clip(error.model_text)}”" if error.model_text else ""
         why = f" ({reason})" if reason else ""
         return f"The model declined to draw this{why}.{said} {REPHRASE_HINT}"
     if isinstance(error, RateLimited):
@@ -100,15 +105,17 @@ def failure_text(error: GenerationError) -> str:
     if isinstance(error, KeyRejected):
         return "The image service rejected the bot's key — tell the bot's admin."
     if isinstance(error, BadRequest):
-        return f"The image service refused the request ({error}) — tell the bot's admin."
+        return (
+            f"The image service refused the request ({_clip(str(error))}) — tell the bot's admin."
+        )
     if isinstance(error, GatewayErrorCode):
         return (
-            f"The image service returned an error ({error.code}: {error.gateway_message}). "
+            f"The image service returned an error ({error.code}: {_clip(error.gateway_message)}). "
             "Try again; if it keeps happening, tell the bot's admin."
         )
     if isinstance(error, MalformedAnswer):
         return "The image service sent back a broken answer — try again."
-    return f"Something went wrong generating the image ({error}) — try again."
+    return f"Something went wrong generating the image ({_clip(str(error))}) — try again."
 
 
 def cli_failure_text(error: GenerationError) -> str:
@@ -204,7 +211,7 @@ def result_comment(
         f"{options.aspect_ratio} · {options.size} · {elapsed:.0f}s · logid {logids}",
     ]
     said = {t for g in generations if (t := _useful_model_text(g.text))}
-    lines.extend(f"> {escape(text)}" for text in sorted(said))
+    lines.extend(f"> {escape(_clip(text))}" for text in sorted(said))
     if failures:
         lines.append(
             f"⚠️ {len(failures)} of {options.count} images failed: {failure_text(failures[0])}"
@@ -305,6 +312,7 @@ VIEW_EDIT = "banana_edit"
 VIEW_EDIT_MESSAGE = "banana_edit_message"
 SHORTCUT_EDIT_MESSAGE = "banana_edit_message"
 DELETE_DENIED_TEXT = "Only the person who asked for this image (or an admin) can delete it."
+MODAL_FAILED_TEXT = "Slack would not open the editor (it may have taken too long) — click again."
 GONE_TEXT = "I no longer know that image (it may have been deleted)."
 NO_IMAGES_TEXT = "That message has no images I can edit. Attach up to 4 images and mention me."
 Block = dict[str, Any]
@@ -376,6 +384,11 @@ def edit_modal(job: Job, *, title: str = "Edit prompt") -> Block:
     flags = f" --ar {options.aspect_ratio} --size {options.size}"
     if options.count > 1:
         flags += f" --n {options.count}"
+    hint = "Options: --ar W:H, --size 1K|2K, --n N"
+    prompt = job.prompt
+    if len(prompt) + len(flags) > INPUT_LIMIT:
+        prompt = prompt[: INPUT_LIMIT - len(flags) - 1] + "…"
+        hint = f"The prompt was cut to fit Slack's {INPUT_LIMIT:,}-character box. {hint}"
     return {
         "type": "modal",
         "callback_id": VIEW_EDIT,
@@ -392,9 +405,10 @@ def edit_modal(job: Job, *, title: str = "Edit prompt") -> Block:
                     "type": "plain_text_input",
                     "action_id": "prompt",
                     "multiline": True,
-                    "initial_value": job.prompt + flags,
+                    "initial_value": prompt + flags,
+                    "max_length": INPUT_LIMIT,
                 },
-                "hint": {"type": "plain_text", "text": "Options: --ar W:H, --size 1K|2K, --n N"},
+                "hint": {"type": "plain_text", "text": hint},
             }
         ],
     }
@@ -495,6 +509,11 @@ def version_missing_text(version: int, latest: int) -> str:
 
 def download_failed_text(error: Exception) -> str:
     return f"I could not read the image to edit ({error}). Is it still shared here?"
+
+
+def _clip(text: str, limit: int = MODEL_WORDS_SHOWN) -> str:
+    """Words from the model or the gateway, cut to fit in a Slack message or card."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _count(number: int, noun: str) -> str:

@@ -101,6 +101,25 @@ async def test_reroll_ratio_and_edit_buttons(
     assert gateway.requests[3].prompt == "a blue fox"
 
 
+async def test_a_prompt_longer_than_slacks_input_box_still_opens_the_edit_modal(
+    bot: RunningBot, gateway: GatewayStandIn, slack: SlackStandIn
+) -> None:
+    prompt = "a fox in a very detailed autumn forest, " * 95  # 3,800 characters
+    gateway.default_mode = "safety"  # a refusal card, with its own buttons
+    await bot.sender.command(
+        slash_command(prompt, user=ALICE, channel=CHANNEL, response_url=slack.response_url("r"))
+    )
+    (card,) = await eventually(lambda: [m for m in slack.visible() if m.blocks])
+    await bot.sender.interaction(click(card, "banana_edit", ALICE, slack))
+    (modal,) = await eventually(lambda: slack.views)
+    assert len(modal["blocks"][0]["element"]["initial_value"]) <= 3000
+    assert "cut to fit" in modal["blocks"][0]["hint"]["text"]
+    # A modal Slack will not open (an expired trigger) is not a silent click.
+    slack.fail("views.open", "expired_trigger_id")
+    await bot.sender.interaction(click(card, "banana_edit", ALICE, slack))
+    await eventually(lambda: [r for r in slack.responses if "open the editor" in r["text"]])
+
+
 async def test_delete_is_for_the_requester_or_an_admin(
     gateway: GatewayStandIn, slack: SlackStandIn, tmp_path: Path
 ) -> None:

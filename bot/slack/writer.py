@@ -351,11 +351,14 @@ class SlackWriter:
         except SlackClientError:
             logger.exception("could not draw the Home tab of %s", user)
 
-    async def open_modal(self, trigger_id: str, view: dict[str, Any]) -> None:
+    async def open_modal(self, trigger_id: str, view: dict[str, Any]) -> bool:
+        """Open a modal; False (logged) if Slack would not, e.g. an expired trigger."""
         try:
             await self._client.views_open(trigger_id=trigger_id, view=view)
         except SlackClientError:
             logger.exception("could not open a modal")
+            return False
+        return True
 
     async def delete_result(
         self, channel: str, card_ts: str | None, file_ids: Sequence[str]

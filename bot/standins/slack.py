@@ -345,6 +345,7 @@ class SlackStandIn:
         user = str(args.get("user_id", ""))
         if not user or not isinstance(view, dict) or view.get("type") != "home":
             raise _Error("invalid_arguments")
+        _check_blocks(view.get("blocks", []), most=100)
         published = {"id": f"V{next(self._ids):08d}", **view}
         self.home_views[user] = published
         self._notify("home", published)
@@ -355,6 +356,7 @@ class SlackStandIn:
         view = json.loads(view) if isinstance(view, str) else view
         if not args.get("trigger_id") or not isinstance(view, dict):
             raise _Error("invalid_arguments")
+        _check_blocks(view.get("blocks", []), most=100)
         opened = {"id": f"V{next(self._ids):08d}", **view}
         self.views.append(opened)
         self._notify("view", opened)
@@ -546,7 +548,23 @@ def _blocks(args: dict[str, Any]) -> list[Any]:
     blocks = args.get("blocks")
     if isinstance(blocks, str):
         blocks = json.loads(blocks)
-    return blocks if isinstance(blocks, list) else []
+    blocks = blocks if isinstance(blocks, list) else []
+    _check_blocks(blocks)
+    return blocks
+
+
+def _check_blocks(blocks: list[Any], most: int = 50) -> None:
+    """Slack refuses a whole message or view over its Block Kit limits."""
+    if len(blocks) > most:
+        raise _Error("invalid_blocks")
+    for block in blocks:
+        if not isinstance(block, dict):
+            raise _Error("invalid_blocks")
+        text, element = block.get("text"), block.get("element")
+        if isinstance(text, dict) and len(str(text.get("text", ""))) > 3000:
+            raise _Error("invalid_blocks")
+        if isinstance(element, dict) and len(str(element.get("initial_value", ""))) > 3000:
+            raise _Error("invalid_arguments")
 
 
 def _mime(filename: str) -> str:

@@ -54,9 +54,10 @@ class InteractionListeners:
         if entry is None:
             await self._intake.notice(body, messages.GONE_TEXT)
             return
-        await self._intake.writer.open_modal(
+        if not await self._intake.writer.open_modal(
             str(body.get("trigger_id")), messages.edit_modal(entry.job)
-        )
+        ):
+            await self._intake.notice(body, messages.MODAL_FAILED_TEXT)
 
     async def on_delete(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
@@ -103,9 +104,10 @@ class InteractionListeners:
                 "files": files,
             }
         )
-        await self._intake.writer.open_modal(
+        if not await self._intake.writer.open_modal(
             str(shortcut.get("trigger_id")), messages.edit_message_modal(metadata, len(files))
-        )
+        ):
+            await self._intake.notice(shortcut, messages.MODAL_FAILED_TEXT)
 
     async def on_edit_message_submitted(
         self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
