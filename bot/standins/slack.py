@@ -340,27 +340,26 @@ class SlackStandIn:
         return {"url": self.base.replace("http://", "ws://") + "/socket"}
 
     def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
-        view = args.get("view")
-        view = json.loads(view) if isinstance(view, str) else view
         user = str(args.get("user_id", ""))
-        if not user or not isinstance(view, dict) or view.get("type") != "home":
-            raise _Error("invalid_arguments")
-        _check_blocks(view.get("blocks", []), most=100)
-        published = {"id": f"V{next(self._ids):08d}", **view}
-        self.home_views[user] = published
-        self._notify("home", published)
-        return {"view": published}
+        view = self._view(args, ok=bool(user), kind="home")
+        self.home_views[user] = view
+        self._notify("home", view)
+        return {"view": view}
 
     def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = self._view(args, ok=bool(args.get("trigger_id")), kind="modal")
+        self.views.append(view)
+        self._notify("view", view)
+        return {"view": view}
+
+    def _view(self, args: dict[str, Any], *, ok: bool, kind: str) -> dict[str, Any]:
+        """The view argument, checked as Slack checks it, with an id of its own."""
         view = args.get("view")
         view = json.loads(view) if isinstance(view, str) else view
-        if not args.get("trigger_id") or not isinstance(view, dict):
+        if not ok or not isinstance(view, dict) or view.get("type") != kind:
             raise _Error("invalid_arguments")
         _check_blocks(view.get("blocks", []), most=100)
-        opened = {"id": f"V{next(self._ids):08d}", **view}
-        self.views.append(opened)
-        self._notify("view", opened)
-        return {"view": opened}
+        return {"id": f"V{next(self._ids):08d}", **view}
 
     # ---- files ------------------------------------------------------------------
     def _files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
