@@ -131,4 +131,7 @@ async def test_slash_command_and_mention_in_the_browser(sandbox_url: str) -> Non
         await expect(home).to_contain_text("一只柴犬")
         await expect(home).to_contain_text("a shiba inu in a park")
         await page.screenshot(path=str(out / "sandbox-home.png"))
+        await home.locator("a.permalink").last.click()  # the oldest: the shiba in #general
+        await expect(page.locator("#title")).to_have_text("# general")
+        await expect(page.locator("#messages .message.highlight")).to_contain_text("shiba")
         await browser.close()
