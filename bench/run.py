@@ -29,6 +29,7 @@ import aiohttp
 import psutil
 
 from bot.standins.gateway import GatewayStandIn
+from bot.standins.serving import free_port
 from bot.standins.slack import SlackStandIn
 from bot.standins.slack_sender import SlackSender, slash_command
 
@@ -71,14 +72,6 @@ class Sampler:
 def cpu_seconds(process: psutil.Process) -> float:
     times = process.cpu_times()
     return times.user + times.system
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -77,6 +77,11 @@ class ImageOptions:
         text = f"{self.aspect_ratio} · {self.size}"
         return text + (f" · {self.count} images" if self.count > 1 else "")
 
+    def flags(self) -> str:
+        """The options as typed: ``--ar 16:9 --size 2K`` (and ``--n 3`` for a batch)."""
+        text = f"--ar {self.aspect_ratio} --size {self.size}"
+        return text + (f" --n {self.count}" if self.count > 1 else "")
+
 
 @dataclass(frozen=True)
 class ParsedRequest:

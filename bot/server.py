@@ -22,7 +22,9 @@ from bot.jobs import JobRunner, Journal, Limits
 from bot.settings import Settings, SettingsError
 from bot.slack.app import EVENTS_PATH, build_bolt_app, build_web_app
 from bot.slack.client import create_web_client
+from bot.slack.downloads import FileFetcher
 from bot.slack.listeners import Intake, register_listeners
+from bot.slack.publisher import SlackPublisher
 from bot.slack.writer import SlackWriter
 
 logger = logging.getLogger(__name__)
@@ -83,7 +85,7 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
         writer = SlackWriter(client, session, workspace_url=str(identity.get("url") or ""))
         runner = JobRunner(
             generator,
-            writer,
+            SlackPublisher(writer, FileFetcher(client, session)),
             journal,
             workers=settings.concurrency,
             resume_within=settings.resume_within,

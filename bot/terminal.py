@@ -10,9 +10,9 @@ from pathlib import Path
 from bot.generation import Generation, GenerationClient, GenerationError, ImageRequest
 from bot.generation.factory import open_generation_client
 from bot.generation.images import file_stem
-from bot.messages import cli_failure_text
 from bot.options import ParsedRequest, UsageError, parse_request
 from bot.settings import Settings, SettingsError
+from bot.text.failures import cli_failure_text
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -16,6 +15,7 @@ from typing import TypeVar
 import aiohttp
 
 from bot.standins.gateway import GatewayStandIn
+from bot.standins.serving import free_port
 from bot.standins.slack import SlackStandIn
 from bot.standins.slack_sender import SlackSender
 from tests.conftest import TEST_KEY, clean_env
@@ -24,12 +24,6 @@ BOT_TOKEN = "xoxb-test-bot-token"
 APP_TOKEN = "xapp-test-app-token"
 SIGNING_SECRET = "test-signing-secret-8c1d"
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def eventually(check: Callable[[], T], limit: float = 15.0) -> T:

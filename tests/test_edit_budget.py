@@ -1,4 +1,4 @@
-from bot.slack.writer import EditBudget
+from bot.slack.status import EditBudget
 
 
 def test_progress_edits_share_a_budget() -> None:

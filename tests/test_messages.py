@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from bot import messages
 from bot.generation import Declined, GatewayErrorCode, Generation
 from bot.jobs import Job
 from bot.jobs.journal import Usage
 from bot.options import RATIOS, ImageOptions
+from bot.slack import mrkdwn, views
 
 LONG_PROMPT = "一只柴犬 <@U1> & a park " * 250  # 4,500 characters, markup included
 LONG_WORDS = "I cannot draw that because " * 300
@@ -72,25 +72,25 @@ def check_limits(node: Any, *, surface: str = "message") -> None:
 @pytest.mark.parametrize("prompt", ["a cat", LONG_PROMPT])
 def test_cards_and_modals_fit_whatever_the_prompt(prompt: str) -> None:
     made = job(prompt, count=4)
-    text, blocks = messages.result_card(made, 42.0, 4, version=3)
+    text, blocks = views.result_card(made, 42.0, 4, version=3)
     assert text.startswith("✅ *v3* <@U0ALICE>: _")
     assert "<@U1>" not in text, "a prompt can never ping anyone"
     check_limits(blocks)
-    check_limits(messages.failure_card(made, "❌ failed", declined=True)[1])
-    check_limits(messages.edit_modal(made))
-    check_limits(messages.edit_message_modal("C1|1.0", 3))
+    check_limits(views.failure_card(made, "❌ failed", declined=True)[1])
+    check_limits(views.edit_modal(made))
+    check_limits(views.edit_message_modal("C1|1.0", 3))
 
 
 def test_the_edit_modal_keeps_short_prompts_whole_and_says_when_it_cuts() -> None:
-    short = messages.edit_modal(job("a cat", count=2))["blocks"][0]
+    short = views.edit_modal(job("a cat", count=2))["blocks"][0]
     assert short["element"]["initial_value"] == "a cat --ar 16:9 --size 2K --n 2"
-    long = messages.edit_modal(job(LONG_PROMPT))["blocks"][0]
+    long = views.edit_modal(job(LONG_PROMPT))["blocks"][0]
     assert long["element"]["initial_value"].endswith("… --ar 16:9 --size 2K")
     assert "cut to fit" in long["hint"]["text"]
 
 
 def test_every_card_carries_the_four_controls() -> None:
-    (_, controls) = messages.result_card(job(), 1.0, 1, None)[1]
+    (_, controls) = views.result_card(job(), 1.0, 1, None)[1]
     ids = [e["action_id"] for e in controls["elements"]]
     assert ids == ["banana_reroll", "banana_ratio", "banana_edit", "banana_delete"]
     delete = controls["elements"][-1]
@@ -98,18 +98,18 @@ def test_every_card_carries_the_four_controls() -> None:
     assert delete["confirm"]
     ratios = [o["value"].split("|")[1] for o in controls["elements"][1]["options"]]
     assert sorted(ratios) == sorted(r for r in RATIOS if r != "16:9"), "the other nine"
-    (_, refusal) = messages.failure_card(job(), "declined", declined=True)[1]
+    (_, refusal) = views.failure_card(job(), "declined", declined=True)[1]
     assert refusal["elements"][0]["text"]["text"] == "✏️ Try again, rephrased"
 
 
 def test_the_models_and_gateways_words_are_cut_to_fit() -> None:
-    declined = messages.failure_text(Declined(LONG_WORDS, finish_reason="SAFETY"))
+    declined = mrkdwn.failure_text(Declined(LONG_WORDS, finish_reason="SAFETY"))
     assert len(declined) < 1000
     assert "safety filter" in declined
-    gateway = messages.failure_text(GatewayErrorCode(-1013, LONG_WORDS))
+    gateway = mrkdwn.failure_text(GatewayErrorCode(-1013, LONG_WORDS))
     assert len(gateway) < 1000
     assert "-1013" in gateway
-    comment = messages.result_comment(
+    comment = mrkdwn.result_comment(
         user="U0ALICE",
         prompt=LONG_PROMPT,
         options=ImageOptions("1:1", "1K", 1),
@@ -123,21 +123,21 @@ def test_the_models_and_gateways_words_are_cut_to_fit() -> None:
 
 def test_home_view_fits_ten_long_items() -> None:
     items = [
-        messages.HistoryItem(LONG_PROMPT, ImageOptions("1:1", "2K", 4), 1.8e9, 12, "https://x/p1")
+        mrkdwn.HistoryItem(LONG_PROMPT, ImageOptions("1:1", "2K", 4), 1.8e9, 12, "https://x/p1")
         for _ in range(10)
     ]
-    usage = messages.usage_report_text(Usage(3, 0.3, 1.2, 1), 50, is_admin=False)
-    view = messages.home_view(usage, items)
+    usage = mrkdwn.usage_report_text(Usage(3, 0.3, 1.2, 1), 50, is_admin=False)
+    view = views.home_view(usage, items)
     check_limits(view)
     assert view["blocks"][0]["text"]["text"] == "🍌 banana"
-    empty = messages.home_view(usage, [])
+    empty = views.home_view(usage, [])
     assert "You have no images yet" in str(empty)
 
 
 def test_counts_and_the_price_before_generating() -> None:
-    assert messages.quota_note(job(count=3), used_today=3, quota=50) == (
+    assert mrkdwn.quota_note(job(count=3), used_today=3, quota=50) == (
         "(≈ $0.30; 3 images of your 50 today, refusals and failures free)"
     )
-    assert messages.quota_note(job(), used_today=1, quota=None) == "(≈ $0.10)"
-    assert "1 image ahead" in messages.status_text(job(), "queued", 0, ahead=1)
-    assert "2 images ahead" in messages.status_text(job(), "queued", 0, ahead=2)
+    assert mrkdwn.quota_note(job(), used_today=1, quota=None) == "(≈ $0.10)"
+    assert "1 image ahead" in mrkdwn.status_text(job(), "queued", 0, ahead=1)
+    assert "2 images ahead" in mrkdwn.status_text(job(), "queued", 0, ahead=2)

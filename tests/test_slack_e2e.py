@@ -315,6 +315,17 @@ async def test_upload_failure_is_reported(bot: RunningBot, slack: SlackStandIn) 
     assert "Slack would not take the upload" in status[0].text
 
 
+async def test_slacks_refusal_reaches_the_user_as_its_code_never_the_sdks_dump(
+    bot: RunningBot, slack: SlackStandIn
+) -> None:
+    slack.fail("files.completeUploadExternal", "invalid_arguments")
+    await bot.sender.command(command(slack, "a cat"))
+    status = await eventually(lambda: [m for m in slack.visible(CHANNEL) if "❌" in m.text])
+    assert "Slack would not take the upload (invalid_arguments)" in status[0].text
+    assert "The server responded with" not in status[0].text
+    assert "'ok'" not in status[0].text
+
+
 async def test_slack_rate_limits_and_server_errors_are_retried(
     bot: RunningBot, slack: SlackStandIn
 ) -> None:

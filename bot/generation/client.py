@@ -23,6 +23,7 @@ from bot.generation.answer import Answer, parse_read_answer
 from bot.generation.errors import (
     BadRequest,
     Declined,
+    GatewayTimeout,
     GenerationError,
     KeyRejected,
     RateLimited,
@@ -188,7 +189,7 @@ class GenerationClient:
                 async for chunk in response.aiter_bytes():
                     reader.feed(chunk)
         except httpx.TimeoutException as exc:
-            raise UpstreamUnavailable("the gateway timed out", logid=logid) from exc
+            raise GatewayTimeout("the gateway timed out", logid=logid) from exc
         except httpx.TransportError as exc:
             raise UpstreamUnavailable(
                 f"could not reach the gateway ({type(exc).__name__})", logid=logid

@@ -7,6 +7,7 @@
     ├── KeyRejected           401/403: the key is wrong or expired (not retried)
     ├── RateLimited           429: too many requests (retried, honouring Retry-After)
     ├── UpstreamUnavailable   5xx, timeouts, connection errors (retried with backoff)
+    │   └── GatewayTimeout    no answer in time
     ├── Declined              a 200 with no image: carries the model's own words
     ├── GatewayErrorCode      ``code != 0`` or an ``error`` object: carries code and message
     └── MalformedAnswer       not JSON, bad base64, or bytes that are no image
@@ -55,6 +56,10 @@ class UpstreamUnavailable(GenerationError):
     def __init__(self, message: str, *, status: int | None = None, logid: str | None = None):
         super().__init__(message, logid=logid)
         self.status = status
+
+
+class GatewayTimeout(UpstreamUnavailable):
+    """The gateway did not answer in time."""
 
 
 class Declined(GenerationError):

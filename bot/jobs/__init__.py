@@ -1,8 +1,28 @@
-"""Background work: jobs, their journal, the fair queue, limits and the runner."""
+"""Background work: jobs, their journal, the fair queue, limits and the runner.
 
-from bot.jobs.job import Job, Source
-from bot.jobs.journal import Admission, Journal
+Knows nothing of Slack: what it needs from the place a request came from is
+the :class:`~bot.jobs.publisher.Publisher` protocol, and how a job ended is
+an :mod:`~bot.jobs.outcomes` value.
+"""
+
+from bot.jobs.job import Job, Source, StatusRef
+from bot.jobs.journal import Admission, Entry, Journal, Usage
 from bot.jobs.limits import Limits
+from bot.jobs.publisher import InputFile, Publisher, PublishError, StatusView
 from bot.jobs.runner import JobRunner
 
-__all__ = ["Admission", "Job", "JobRunner", "Journal", "Limits", "Source"]
+__all__ = [
+    "Admission",
+    "Entry",
+    "InputFile",
+    "Job",
+    "JobRunner",
+    "Journal",
+    "Limits",
+    "PublishError",
+    "Publisher",
+    "Source",
+    "StatusRef",
+    "StatusView",
+    "Usage",
+]

@@ -16,6 +16,19 @@ ACTIVE_STATES: tuple[State, ...] = ("queued", "running", "uploading")
 
 
 @dataclass(frozen=True)
+class StatusRef:
+    """Where a job's status lives, as its publisher named it.
+
+    Opaque to the job core: it only keeps it (in the journal, to come back to
+    after a restart, or to link a re-roll to) and hands it back.
+    """
+
+    conversation: str
+    message: str
+    thread: str | None  # None: the result goes top level
+
+
+@dataclass(frozen=True)
 class Job:
     key: str  # Slack's event_id / the command's trigger_id: one delivery, one job
     user: str
@@ -30,11 +43,3 @@ class Job:
     created_at: float = field(default_factory=time.time)
     inputs: tuple[str, ...] = ()  # url_private of images to edit (attachments, earlier versions)
     parent: str | None = None  # the job this one re-rolls or edits
-
-    def retry_command(self) -> str:
-        """The one line that asks for the same image again."""
-        options = self.options
-        flags = f"--ar {options.aspect_ratio} --size {options.size}"
-        if options.count > 1:
-            flags += f" --n {options.count}"
-        return f"/banana {self.prompt} {flags}"

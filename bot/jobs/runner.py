@@ -2,85 +2,54 @@
 
 Handlers admit a :class:`Job` into the journal and hand it here. Its images
 become units in a round-robin :class:`FairQueue`; ``workers`` tasks take
-units and call the (paced) generation client; the job's task waits for its
-units and hands the outcome to the Slack writer. Every task is held by the
-runner, every failure reaches the requester, and on shutdown running work
-gets a grace period while waiting work stays journaled for the next start.
+units and call the (paced) generation client; the job's task runs its
+:class:`JobPipeline` and hands the outcome to the publisher. Every task is
+held by the runner, every failure reaches the requester, and on shutdown
+running work gets a grace period while waiting work stays journaled for the
+next start.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from dataclasses import dataclass, field
 
-from bot import messages
-from bot.generation import (
-    BadRequest,
-    Declined,
-    Generation,
-    GenerationClient,
-    GenerationError,
-    ImageRequest,
-    InputImage,
-    KeyRejected,
-    prepare_input,
-)
-from bot.generation.images import NotAnImage
+from bot.generation import GenerationClient, GenerationError, ImageRequest
 from bot.jobs.fair_queue import FairQueue, QueueClosed, Unit
-from bot.jobs.job import Job
-from bot.jobs.journal import Journal
-from bot.slack.writer import DeliveryError, Place, SlackWriter
+from bot.jobs.job import Job, StatusRef
+from bot.jobs.journal import Entry, Journal
+from bot.jobs.outcomes import (
+    Cancelled,
+    Delivered,
+    Failed,
+    Interrupted,
+    Outcome,
+    Paused,
+    Unexpected,
+)
+from bot.jobs.pipeline import CancelledUnit, JobPipeline, Progress, ShuttingDown, log_event
+from bot.jobs.publisher import Publisher, PublishError, StatusView
 
 logger = logging.getLogger(__name__)
 
 
-class ShuttingDown(Exception):
-    """The unit was never started: the bot is stopping (the job stays journaled)."""
+def _status_ref(entry: Entry) -> StatusRef | None:
+    if not entry.status_channel or not entry.status_ts:
+        return None
+    return StatusRef(entry.status_channel, entry.status_ts, entry.result_thread)
 
 
-class Cancelled(Exception):
-    """The requester cancelled the job before it started."""
-
-
-@dataclass
-class _Progress:
-    started: float = field(default_factory=time.monotonic)
-    state: messages.JobState = "queued"
-    attempts: int = 0
-    logids: list[str] = field(default_factory=list)
-
-    def attempt(self, logid: str) -> None:
-        self.state = "generating"
-        self.attempts += 1
-        self.logids.append(logid)
-
-    @property
-    def elapsed(self) -> float:
-        return time.monotonic() - self.started
-
-
-def log_event(job: Job, state: str, **fields: object) -> None:
-    """One structured line per job event; the prompt only at DEBUG."""
-    extra = "".join(f" {name}={value}" for name, value in fields.items())
-    logger.info(
-        "job=%s state=%s user=%s source=%s options=%s%s",
-        job.id,
-        state,
-        job.user,
-        job.source,
-        job.options.describe().replace(" ", ""),
-        extra,
-    )
+def _describe(error: Exception) -> str:
+    """For the journal, read by operators: the error's class and its (clipped) message."""
+    return f"{type(error).__name__}: {error}"[:500]
 
 
 class JobRunner:
     def __init__(
         self,
         generator: GenerationClient,
-        writer: SlackWriter,
+        publisher: Publisher,
         journal: Journal,
         *,
         workers: int,
@@ -88,13 +57,15 @@ class JobRunner:
         tick_seconds: float = 5.0,
     ) -> None:
         self._generator = generator
-        self._writer = writer
+        self._publisher = publisher
         self._journal = journal
         self._worker_count = workers
         self._resume_within = resume_within
-        self._tick = tick_seconds
         self._queue: FairQueue[ImageRequest] = FairQueue()
-        self._jobs: dict[str, tuple[Job, list[Unit[ImageRequest]], _Progress]] = {}
+        self._pipeline = JobPipeline(
+            publisher, journal, self._queue, self._ahead, tick_seconds=tick_seconds
+        )
+        self._jobs: dict[str, tuple[Job, list[Unit[ImageRequest]], Progress]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._workers: set[asyncio.Task[None]] = set()
         self._in_flight = 0  # units being generated right now
@@ -109,42 +80,41 @@ class JobRunner:
             task = asyncio.create_task(self._work(), name=f"worker-{number}")
             self._workers.add(task)
 
-    def submit(self, job: Job, place: Place | None = None) -> None:
+    def submit(self, job: Job, ref: StatusRef | None = None) -> None:
         """Run ``job`` in the background (already admitted to the journal)."""
-        task = asyncio.create_task(self._run(job, place), name=f"job-{job.id}")
+        task = asyncio.create_task(self._run(job, ref), name=f"job-{job.id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _ahead(self, job_id: str) -> int | None:
+        index = self._queue.ahead_of(job_id)
+        return None if index is None else index + self._in_flight
 
     # ---- recovery, cancel, shutdown ------------------------------------------------------
     async def recover(self) -> int:
         """Resume what a previous run left unfinished; report what is too old. Returns resumed."""
         resumed = 0
         for entry in await self._journal.unfinished():
-            job = entry.job
-            place = (
-                Place(entry.status_channel, entry.result_thread, entry.status_ts)
-                if entry.status_channel and entry.status_ts
-                else None
-            )
+            job, ref = entry.job, _status_ref(entry)
             age = time.time() - job.created_at
             if entry.state == "uploading":
                 # It may have reached Slack before the crash: never upload twice.
-                await self._report(job, place, messages.interrupted_upload_text(job))
+                await self._report(job, ref, Interrupted(age, during_upload=True))
             elif age > self._resume_within:
-                await self._report(job, place, messages.interrupted_text(job, age))
+                await self._report(job, ref, Interrupted(age))
             else:
                 await self._journal.update(job.id, "queued")
                 log_event(job, "resumed", age=f"{age:.0f}s")
-                self.submit(job, place)
+                self.submit(job, ref)
                 resumed += 1
         return resumed
 
-    async def _report(self, job: Job, place: Place | None, text: str) -> None:
-        await self._journal.update(job.id, "interrupted", error=text)
+    async def _report(self, job: Job, ref: StatusRef | None, outcome: Interrupted) -> None:
+        await self._journal.update(job.id, "interrupted", error="interrupted by a restart")
         log_event(job, "interrupted")
         try:
-            await self._writer.notify(job, place, text)
-        except DeliveryError:
+            await self._publisher.finish(job, ref, outcome)
+        except PublishError:
             logger.exception("job=%s could not report the interruption", job.id)
 
     async def cancel_queued(self, user: str) -> int:
@@ -155,7 +125,7 @@ class JobRunner:
                 continue
             for unit in self._queue.remove_job(job_id):
                 if not unit.result.done():
-                    unit.result.set_exception(Cancelled())
+                    unit.result.set_exception(CancelledUnit())
             cancelled += 1
         return cancelled
 
@@ -176,7 +146,7 @@ class JobRunner:
                 task.cancel()
             await asyncio.gather(*stuck, return_exceptions=True)
 
-    # ---- the work ----------------------------------------------------------------------------
+    # ---- the workers -----------------------------------------------------------------------
     async def _work(self) -> None:
         while await self._generate_next():
             pass
@@ -198,7 +168,7 @@ class JobRunner:
     async def _generate(self, unit: Unit[ImageRequest]) -> None:
         _, _, progress = self._jobs[unit.job_id]
         if progress.state == "queued":
-            progress.state = "generating"
+            progress.state = "running"
             await self._journal.update(unit.job_id, "running")
         self._in_flight += 1
         try:
@@ -216,204 +186,77 @@ class JobRunner:
         finally:
             self._in_flight -= 1
 
-    async def _run(self, job: Job, place: Place | None) -> None:
-        progress = _Progress()
+    # ---- one job -----------------------------------------------------------------------------
+    async def _run(self, job: Job, existing: StatusRef | None) -> None:
+        progress = Progress()
         log_event(job, "queued")
         logger.debug("job=%s prompt=%r", job.id, job.prompt)
-        status = messages.status_text(job, "queued", 0)
         try:
-            if place is None:
-                place = await self._writer.open(job, status)
-            else:
-                await self._writer.show(place, status, final=True)
+            ref = await self._publisher.open_status(job, StatusView("queued"), existing)
             await self._journal.update(
                 job.id,
-                status_channel=place.channel,
-                status_ts=place.status_ts,
-                result_thread=place.thread_ts,
+                status_channel=ref.conversation,
+                status_ts=ref.message,
+                result_thread=ref.thread,
             )
-        except DeliveryError as exc:
+        except PublishError as exc:
             logger.exception("job=%s could not post its status", job.id)
-            await self._journal.update(job.id, "failed", error=str(exc))
+            await self._journal.update(job.id, "failed", error=_describe(exc))
             log_event(job, "failed", error="status_not_posted")
-            await self._writer.tell_not_started(job, messages.not_started_text(job))
+            await self._publisher.not_started(job)
             return
-        try:
-            inputs, input_names = await self._inputs(job)
-        except (DeliveryError, NotAnImage) as exc:
-            await self._fail(job, place, _Progress(), messages.download_failed_text(exc))
-            return
-        request = ImageRequest(
-            job.prompt, job.options.aspect_ratio, job.options.size, images=inputs
-        )
-        units = [Unit(job.user, job.id, request) for _ in range(job.options.count)]
+        units: list[Unit[ImageRequest]] = []
         self._jobs[job.id] = (job, units, progress)
-        ticker = asyncio.create_task(self._keep_status_fresh(job, place, progress))
         try:
-            for unit in units:
-                await self._queue.put(unit)
-            results = await asyncio.gather(*(u.result for u in units), return_exceptions=True)
-            units.clear()  # their futures hold the images too; _finish lets them go
-            await self._finish(job, place, progress, results, input_names)
+            outcome = await self._pipeline.run(job, ref, progress, units)
         except QueueClosed:
-            await self._pause(job, place)
+            outcome = Paused()
         except asyncio.CancelledError:
-            await asyncio.shield(self._pause(job, place))
+            await asyncio.shield(self._conclude(job, ref, progress, Paused()))
             raise
         except Exception:  # the boundary: every failure reaches the requester
             logger.exception("job=%s failed unexpectedly", job.id)
-            await self._fail(job, place, progress, messages.UNEXPECTED_TEXT)
+            outcome = Failed(Unexpected())
         finally:
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
             self._jobs.pop(job.id, None)
+        await self._conclude(job, ref, progress, outcome)
 
-    async def _inputs(self, job: Job) -> tuple[tuple[InputImage, ...], list[str]]:
-        """Download the images to edit, each brought under the gateway's size limit;
-        also returns their names, to say which were used."""
-        prepared, names = [], []
-        for file_id in job.inputs:
-            name, data = await self._writer.download(file_id)
-            prepared.append(await asyncio.to_thread(prepare_input, data))
-            names.append(name)
-        return tuple(prepared), names
-
-    async def _finish(
-        self,
-        job: Job,
-        place: Place,
-        progress: _Progress,
-        results: list[object],
-        input_names: list[str],
+    async def _conclude(
+        self, job: Job, ref: StatusRef, progress: Progress, outcome: Outcome
     ) -> None:
-        if any(isinstance(r, Cancelled) for r in results):
+        """Journal how the job ended, log it, and have the publisher say it."""
+        if isinstance(outcome, Failed):
+            progress.state = "failed"
+            await self._journal.update(
+                job.id,
+                "failed",
+                error=_describe(outcome.error),
+                attempts=progress.attempts,
+                logids=" ".join(progress.logids),
+            )
+            log_event(
+                job,
+                "failed",
+                elapsed=f"{progress.elapsed:.1f}s",
+                logid=progress.logids[-1] if progress.logids else "-",
+            )
+        elif isinstance(outcome, Cancelled):
             await self._journal.update(job.id, "cancelled")
             log_event(job, "cancelled")
-            await self._writer.fail(job, place, messages.cancelled_text(job))
-            return
-        if any(isinstance(r, (ShuttingDown, asyncio.CancelledError)) for r in results):
-            await self._pause(job, place)
-            return
-        for result in results:
-            if isinstance(result, BaseException) and not isinstance(result, GenerationError):
-                raise result
-        generations = [r for r in results if isinstance(r, Generation)]
-        failures = [r for r in results if isinstance(r, GenerationError)]
-        for failure in failures:
-            log_event(job, "image_failed", error=type(failure).__name__, logid=failure.logid)
-            if isinstance(failure, (KeyRejected, BadRequest)):
-                logger.error(
-                    "job=%s needs the operator: %s; check BANANA_API_KEY, BANANA_NETWORK or "
-                    "BANANA_API_URL, and BANANA_MODEL",
-                    job.id,
-                    failure,
-                )
-        if not generations:
-            declined = isinstance(failures[0], Declined)
-            await self._fail(
-                job, place, progress, messages.failure_text(failures[0]), declined=declined
-            )
-            return
-        comment = messages.result_comment(
-            user=job.user,
-            prompt=job.prompt,
-            options=job.options,
-            elapsed=progress.elapsed,
-            generations=generations,
-            failures=failures,
-        )
-        images = [image for generation in generations for image in generation.images]
-        progress.state = "done"
-        # Results in a thread are numbered, so "v2 but at night" can name one.
-        version = await self._journal.start_upload(
-            job.id, place.channel, place.thread_ts, progress.logids
-        )
-        if input_names:
-            comment = f"{messages.inputs_note(input_names)}\n{comment}"
-        if job.parent:  # a re-roll or variation links back to what it came from
-            comment = f"{await self._origin_note(job.parent)}\n{comment}"
-        if version:
-            comment = f"*v{version}* · {comment}"
-        count, logids = len(images), ",".join(g.logid for g in generations)
-        card = messages.result_card(job, progress.elapsed, count, version)
+        elif isinstance(outcome, Paused):
+            # Shutdown caught the job: it stays queued in the journal and resumes on start.
+            await self._journal.update(job.id, "queued")
+            log_event(job, "paused")
         try:
-            file_ids = await self._writer.deliver(job, place, images, comment)
-        except DeliveryError as exc:
-            logger.exception("job=%s upload failed", job.id)
-            await self._journal.update(job.id, version=None)
-            await self._fail(job, place, progress, messages.upload_failed_text(exc))
-            return
-        finally:
-            # Slack has the bytes (or refused them): let the megabytes go now, not
-            # after the status edits below, which may wait on Slack's rate limit.
-            del images, generations
-            results.clear()
-        await self._journal.finish_delivered(
-            job.id,
-            images=count,
-            size=job.options.size,
-            attempts=progress.attempts,
-            logids=progress.logids,
-            file_ids=file_ids,
-        )
-        await self._writer.show_result(job, place, card)
-        log_event(
-            job,
-            "delivered",
-            images=count,
-            elapsed=f"{progress.elapsed:.1f}s",
-            logids=logids,
-        )
-
-    async def _origin_note(self, parent_id: str) -> str:
-        parent = await self._journal.get(parent_id)
-        if parent is None:
-            return messages.origin_note(None)
-        return messages.origin_note(
-            self._writer.permalink(parent.status_channel, parent.status_ts, parent.result_thread)
-        )
-
-    async def _fail(
-        self, job: Job, place: Place, progress: _Progress, text: str, *, declined: bool = False
-    ) -> None:
-        progress.state = "failed"
-        await self._journal.update(
-            job.id,
-            "failed",
-            error=text,
-            attempts=progress.attempts,
-            logids=" ".join(progress.logids),
-        )
-        log_event(
-            job,
-            "failed",
-            elapsed=f"{progress.elapsed:.1f}s",
-            logid=progress.logids[-1] if progress.logids else "-",
-        )
-        try:
-            card_text, blocks = messages.failure_card(
-                job, messages.status_text(job, "failed", 0, text), declined=declined
+            await self._publisher.finish(job, ref, outcome)
+        except PublishError:
+            if not isinstance(outcome, Paused):
+                logger.exception("job=%s could not tell the requester how it ended", job.id)
+        if isinstance(outcome, Delivered):  # logged once it shows, as operators read it
+            log_event(
+                job,
+                "delivered",
+                images=outcome.images,
+                elapsed=f"{progress.elapsed:.1f}s",
+                logids=",".join(made.logid for made in outcome.made),
             )
-            await self._writer.fail(job, place, card_text, blocks)
-        except DeliveryError:
-            logger.exception("job=%s could not tell the requester about a failure", job.id)
-
-    async def _pause(self, job: Job, place: Place) -> None:
-        """Shutdown caught the job: it stays queued in the journal and resumes on start."""
-        await self._journal.update(job.id, "queued")
-        log_event(job, "paused")
-        with contextlib.suppress(DeliveryError):
-            await self._writer.show(place, messages.paused_text(job), final=True)
-
-    async def _keep_status_fresh(self, job: Job, place: Place, progress: _Progress) -> None:
-        while progress.state in ("queued", "generating"):
-            ahead = None
-            if progress.state == "queued":
-                index = self._queue.ahead_of(job.id)
-                ahead = None if index is None else index + self._in_flight
-            text = messages.status_text(
-                job, progress.state, progress.elapsed, attempts=progress.attempts, ahead=ahead
-            )
-            await self._writer.show(place, text)
-            await asyncio.sleep(self._tick)

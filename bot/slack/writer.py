@@ -1,75 +1,52 @@
-"""The one module that writes to Slack: status lines, reactions, uploads,
-ephemeral notes and ``response_url`` replies, with the fallbacks for places
-the bot cannot post (join public channels, else the requester's DM)."""
+"""The one module that calls Slack's Web API to write: posts and edits,
+reactions, uploads, ephemeral notes, ``response_url`` replies and modals.
+It knows Slack, not jobs: :mod:`bot.slack.publisher`
+decides what to say and where."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import messages
 from bot.generation.images import GeneratedImage, file_stem
-
-if TYPE_CHECKING:
-    from bot.jobs.job import Job
+from bot.slack.mrkdwn import permalink
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-REACTION_WORKING = "hourglass_flowing_sand"
-REACTION_DONE = "white_check_mark"
-REACTION_FAILED = "x"
-_UNREACHABLE = ("not_in_channel", "channel_not_found", "is_archived")
-
-
-class EditBudget:
-    """Progress edits share Slack's ``chat.update`` allowance (Tier 3, ~50 a minute per
-    workspace): a token bucket refilled at ``per_minute``; final edits do not ask."""
-
-    def __init__(self, per_minute: float = 40.0, burst: int = 10) -> None:
-        self._rate = per_minute / 60.0
-        self._burst = float(burst)
-        self._tokens = float(burst)
-        self._stamp = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
-        self._stamp = now
-        if self._tokens < 1:
-            return False
-        self._tokens -= 1
-        return True
+# Where the bot cannot post: join (public channels) or move to the requester's DM.
+UNREACHABLE = ("not_in_channel", "channel_not_found", "is_archived")
 
 
 class DeliveryError(Exception):
-    """Slack refused or could not take something the bot had to post."""
+    """Slack refused or could not take something the bot had to post.
+
+    ``code`` is Slack's error code (``not_in_channel``…), ``http_503`` and the
+    like, or ``unreachable``: short, ours to show; the SDK's own text is not.
+    """
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
-@dataclass
-class Place:
-    """Where a job's status line lives and where its result goes."""
-
-    channel: str
-    thread_ts: str | None  # None: the result goes top level (slash commands)
-    status_ts: str
-    shown: str = ""
-    last_edit: float = 0.0
-    moved_to_dm: bool = False
-
-
-def _error_code(exc: SlackClientError) -> str:
+def error_code(exc: Exception) -> str:
+    """Slack's short error code for a failed call, never the SDK's dump of the answer."""
+    if isinstance(exc, DeliveryError):
+        return exc.code
     if isinstance(exc, SlackApiError):
-        return str(exc.response.get("error", ""))
-    return ""
+        return str(exc.response.get("error", "")) or f"http_{exc.response.status_code}"
+    return "unreachable"
+
+
+def delivery_error(what: str, exc: Exception) -> DeliveryError:
+    code = error_code(exc)
+    return DeliveryError(f"{what}: {code}", code=code)
 
 
 class SlackWriter:
@@ -78,13 +55,10 @@ class SlackWriter:
         client: AsyncWebClient,
         session: aiohttp.ClientSession,
         *,
-        min_edit_gap: float = 3.0,
         workspace_url: str = "",
     ) -> None:
         self._client = client
         self._session = session
-        self._min_edit_gap = min_edit_gap
-        self._edit_budget = EditBudget()
         self._workspace_url = workspace_url  # from auth.test, for permalinks
 
     def permalink(
@@ -93,144 +67,46 @@ class SlackWriter:
         """A link to a message, or None when the workspace or message is unknown."""
         if not (self._workspace_url and channel and ts):
             return None
-        return messages.permalink(self._workspace_url, channel, ts, thread_ts)
+        return permalink(self._workspace_url, channel, ts, thread_ts)
 
-    # ---- a job's life ------------------------------------------------------------
-    async def open(self, job: Job, status: str) -> Place:
-        """Post the job's status line (and the working reaction).
+    # ---- posting ---------------------------------------------------------------------
+    async def post(self, channel: str, text: str, thread_ts: str | None) -> str:
+        """Post a message (joining a public channel the bot is not in); returns its ts.
 
         Raises:
-            DeliveryError: nowhere to post, not even the requester's DM.
+            DeliveryError: Slack would not take it.
         """
-        thread = job.reply_thread if job.source != "command" else None
-        channel, moved = job.channel, False
         try:
-            ts = await self._post_with_join(channel, status, thread)
+            return await self._joining(channel, lambda: self._post(channel, text, thread_ts))
         except SlackClientError as exc:
-            if _error_code(exc) not in _UNREACHABLE:
-                raise DeliveryError(f"could not post the status: {exc}") from exc
-            channel, thread, moved = await self._move_to_dm(job), None, True
-            ts = await self._post(channel, status, None)
-        if job.request_ts:
-            await self._react(job.channel, job.request_ts, add=REACTION_WORKING)
-        return Place(
-            channel, thread, ts, shown=status, last_edit=time.monotonic(), moved_to_dm=moved
-        )
+            raise delivery_error("could not post", exc) from exc
 
-    async def show(
-        self,
-        place: Place,
-        text: str,
-        *,
-        final: bool = False,
-        blocks: list[dict[str, Any]] | None = None,
+    async def update(
+        self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]] | None = None
     ) -> None:
-        """Edit the status line, at most once per ``min_edit_gap`` seconds.
-
-        A non-final edit inside the gap, or beyond the workspace's edit budget, is
-        skipped (the next tick carries the newer state); a final one waits for the gap.
-        """
-        if text == place.shown and blocks is None:
-            return
-        wait = place.last_edit + self._min_edit_gap - time.monotonic()
-        if not final and (wait > 0 or not self._edit_budget.take()):
-            return  # a later tick carries the newer state
-        if wait > 0:
-            await asyncio.sleep(wait)
-        try:
-            await self._client.chat_update(
-                channel=place.channel, ts=place.status_ts, text=text, blocks=blocks or []
-            )
-        except SlackClientError as exc:
-            if final:
-                raise DeliveryError(f"could not update the status: {exc}") from exc
-            logger.warning("status edit failed: %s", exc)
-            return
-        place.shown, place.last_edit = text, time.monotonic()
-
-    async def deliver(
-        self,
-        job: Job,
-        place: Place,
-        images: Sequence[GeneratedImage],
-        comment: str,
-    ) -> list[str]:
-        """Upload all images in one go, shared with ``comment``; returns the file ids.
+        """Edit a message.
 
         Raises:
-            DeliveryError: the upload failed, even after the DM fallback.
+            DeliveryError: Slack would not take it.
         """
         try:
-            files = await self._send_files(job.prompt, images)
-            await self._share_files(place.channel, place.thread_ts, files, comment)
+            await self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks or [])
         except SlackClientError as exc:
-            if _error_code(exc) not in _UNREACHABLE or place.moved_to_dm:
-                raise DeliveryError(str(exc)) from exc
-            dm = await self._move_to_dm(job)
-            try:  # the files are uploaded already: only share them again
-                await self._share_files(dm, None, files, comment)
-            except SlackClientError as again:
-                raise DeliveryError(str(again)) from again
-        return [f["id"] for f in files]
+            raise delivery_error("could not update", exc) from exc
 
-    async def show_result(
-        self, job: Job, place: Place, card: tuple[str, list[dict[str, Any]]]
-    ) -> None:
-        """Turn the status line into the result card (with its buttons); mark the request done."""
-        text, blocks = card
-        try:
-            await self.show(place, text, final=True, blocks=blocks)
-        except DeliveryError:
-            logger.warning("the result card could not replace the status line", exc_info=True)
-        if job.request_ts:
-            await self._react(job.channel, job.request_ts, REACTION_DONE, REACTION_WORKING)
-
-    async def fail(
-        self, job: Job, place: Place, text: str, blocks: list[dict[str, Any]] | None = None
-    ) -> None:
-        """Show the failure on the status line (and the failed reaction).
+    async def open_dm(self, user: str) -> str:
+        """The id of the DM between the bot and ``user``.
 
         Raises:
-            DeliveryError: the failure could not be shown anywhere.
+            DeliveryError: Slack would not open it.
         """
         try:
-            await self.show(place, text, final=True, blocks=blocks)
-        except DeliveryError:
-            if not job.response_url:
-                raise
-            await self.respond(job.response_url, text)
-        if job.request_ts:
-            await self._react(job.channel, job.request_ts, REACTION_FAILED, REACTION_WORKING)
-
-    async def notify(self, job: Job, place: Place | None, text: str) -> None:
-        """Tell the requester something about a job whose status line may be gone.
-
-        Raises:
-            DeliveryError: it could not be said anywhere.
-        """
-        if place is not None:
-            await self.fail(job, place, text)
-            return
-        try:
-            thread = job.reply_thread if job.source != "command" else None
-            await self._post(job.channel, text, thread)
+            response = await self._client.conversations_open(users=user)
         except SlackClientError as exc:
-            if not job.response_url:
-                raise DeliveryError(f"could not notify: {exc}") from exc
-            await self.respond(job.response_url, text)
+            raise delivery_error(f"could not open a DM with {user}", exc) from exc
+        channel: dict[str, Any] = response["channel"]
+        return str(channel["id"])
 
-    async def tell_not_started(self, job: Job, text: str) -> None:
-        """The status line could not be posted: say so by what is left, an ephemeral
-        through ``response_url`` (commands) and the failed reaction (mentions, DMs)."""
-        if job.response_url:
-            try:
-                await self.respond(job.response_url, text)
-            except DeliveryError:
-                logger.exception("job=%s could not tell its requester", job.id)
-        if job.request_ts:  # no working reaction yet: it follows the status line
-            await self._react(job.channel, job.request_ts, REACTION_FAILED)
-
-    # ---- short answers from handlers -----------------------------------------------
     async def respond(self, response_url: str, text: str) -> None:
         """An ephemeral reply through a slash command's ``response_url``.
 
@@ -241,25 +117,59 @@ class SlackWriter:
         try:
             async with self._session.post(response_url, json=body) as response:
                 if response.status != 200:
-                    raise DeliveryError(f"response_url answered {response.status}")
+                    code = f"http_{response.status}"
+                    raise DeliveryError(f"response_url answered {response.status}", code=code)
         except aiohttp.ClientError as exc:
-            raise DeliveryError(f"response_url failed: {exc}") from exc
+            raise DeliveryError(f"response_url failed: {exc}", code="unreachable") from exc
 
     async def reply(self, channel: str, thread_ts: str | None, text: str) -> None:
-        """A short visible reply in a thread (usage, errors in DMs)."""
+        """A short visible reply in a thread (usage, errors in DMs); a failure is logged."""
         try:
             await self._post(channel, text, thread_ts)
         except SlackClientError:
             logger.exception("could not reply in %s", channel)
 
     async def whisper(self, channel: str, user: str, thread_ts: str | None, text: str) -> None:
-        """An ephemeral note to one user (usage errors after a mention)."""
+        """An ephemeral note to one user (usage errors after a mention); a failure is logged."""
         try:
             await self._client.chat_postEphemeral(
                 channel=channel, user=user, text=text, thread_ts=thread_ts
             )
         except SlackClientError:
             logger.exception("could not send an ephemeral note in %s", channel)
+
+    async def react(self, channel: str, ts: str, add: str, remove: str | None = None) -> None:
+        """Reactions are decoration: a failure is logged, never fatal."""
+        try:
+            if remove:
+                await self._client.reactions_remove(channel=channel, timestamp=ts, name=remove)
+            await self._client.reactions_add(channel=channel, timestamp=ts, name=add)
+        except SlackClientError as exc:
+            logger.warning("reaction %s on %s failed: %s", add, ts, error_code(exc))
+
+    async def upload(self, prompt: str, images: Sequence[GeneratedImage]) -> list[dict[str, str]]:
+        """Send the images' bytes to Slack (not yet shared anywhere); returns the files.
+
+        Raises:
+            DeliveryError: Slack would not take them.
+        """
+        try:
+            return await self._send_files(prompt, images)
+        except SlackClientError as exc:
+            raise delivery_error("could not upload", exc) from exc
+
+    async def share(
+        self, channel: str, thread_ts: str | None, files: list[dict[str, str]], comment: str
+    ) -> None:
+        """Share uploaded files into a conversation with ``comment``.
+
+        Raises:
+            DeliveryError: Slack would not share them there.
+        """
+        try:
+            await self._share_files(channel, thread_ts, files, comment)
+        except SlackClientError as exc:
+            raise delivery_error("could not share", exc) from exc
 
     # ---- plumbing --------------------------------------------------------------------
     async def _post(self, channel: str, text: str, thread_ts: str | None) -> str:
@@ -268,15 +178,12 @@ class SlackWriter:
         )
         return str(response["ts"])
 
-    async def _post_with_join(self, channel: str, text: str, thread_ts: str | None) -> str:
-        return await self._joining(channel, lambda: self._post(channel, text, thread_ts))
-
     async def _joining(self, channel: str, call: Callable[[], Awaitable[T]]) -> T:
         """``call()``; if the bot is not in the (public) channel, join it and call again."""
         try:
             return await call()
         except SlackApiError as exc:
-            if _error_code(exc) != "not_in_channel" or not await self._join(channel):
+            if error_code(exc) != "not_in_channel" or not await self._join(channel):
                 raise
             return await call()
 
@@ -284,24 +191,10 @@ class SlackWriter:
         try:
             await self._client.conversations_join(channel=channel)
         except SlackClientError as exc:
-            logger.info("could not join %s: %s", channel, exc)
+            logger.info("could not join %s: %s", channel, error_code(exc))
             return False
         logger.info("joined %s to post there", channel)
         return True
-
-    async def _move_to_dm(self, job: Job) -> str:
-        """Open the requester's DM with the bot and tell them, ephemerally, why."""
-        try:
-            response = await self._client.conversations_open(users=job.user)
-        except SlackClientError as exc:
-            raise DeliveryError(f"could not open a DM with {job.user}: {exc}") from exc
-        channel: dict[str, Any] = response["channel"]
-        if job.response_url:
-            try:
-                await self.respond(job.response_url, messages.MOVED_TO_DM_TEXT)
-            except DeliveryError:
-                logger.warning("could not tell %s that the image goes to their DM", job.user)
-        return str(channel["id"])
 
     # Uploads take the three steps of ``files_upload_v2`` (get an upload URL per
     # file, send the bytes there, complete into the conversation), but send each
@@ -374,39 +267,6 @@ class SlackWriter:
                 await self._client.chat_delete(channel=channel, ts=card_ts)
             except SlackClientError as exc:
                 logger.warning("could not delete the card: %s", exc)
-
-    async def download(self, file_id: str) -> tuple[str, bytes]:
-        """A Slack file's name and bytes, fetched from ``url_private`` with the bot token.
-
-        Raises:
-            DeliveryError: Slack would not give the file, or it is not an image.
-        """
-        try:
-            info = await self._client.files_info(file=file_id)
-        except SlackClientError as exc:
-            raise DeliveryError(f"files.info failed: {_error_code(exc) or exc}") from exc
-        file: dict[str, Any] = info["file"]
-        name = str(file.get("title") or file.get("name") or file_id)
-        url = str(file.get("url_private_download") or file.get("url_private"))
-        headers = {"Authorization": f"Bearer {self._client.token}"}
-        try:
-            async with self._session.get(url, headers=headers) as response:
-                kind = response.headers.get("Content-Type", "")
-                if response.status != 200 or not kind.startswith("image/"):
-                    # Without a valid token Slack answers 200 with a login page.
-                    raise DeliveryError(f"Slack answered {response.status} {kind or 'no type'}")
-                return name, await response.read()
-        except aiohttp.ClientError as exc:
-            raise DeliveryError(f"download failed: {exc}") from exc
-
-    async def _react(self, channel: str, ts: str, add: str, remove: str | None = None) -> None:
-        """Reactions are decoration: a failure is logged, never fatal."""
-        try:
-            if remove:
-                await self._client.reactions_remove(channel=channel, timestamp=ts, name=remove)
-            await self._client.reactions_add(channel=channel, timestamp=ts, name=add)
-        except SlackClientError as exc:
-            logger.warning("reaction %s on %s failed: %s", add, ts, exc)
 
 
 UPLOAD_SLICE = 1024 * 1024

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import socket
+
 from aiohttp import web
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port free on ``host`` right now, for a process that must be told its port."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
 
 
 async def serve_locally(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:

@@ -10,10 +10,10 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.slack.listeners.commands import CommandListeners
 from bot.slack.listeners.conversations import ConversationListeners
 from bot.slack.listeners.home import HomeListeners
-from bot.slack.listeners.intake import COMMAND, HELP_WORDS, MENTION, Intake
+from bot.slack.listeners.intake import HELP_WORDS, MENTION, Intake
 from bot.slack.listeners.interactions import InteractionListeners
 
-__all__ = ["COMMAND", "HELP_WORDS", "MENTION", "Intake", "register_listeners"]
+__all__ = ["HELP_WORDS", "MENTION", "Intake", "register_listeners"]
 
 
 def register_listeners(app: AsyncApp, intake: Intake) -> None:

@@ -6,10 +6,11 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot import messages
 from bot.jobs import Job
 from bot.markup import to_plain
-from bot.slack.listeners.intake import COMMAND, Intake
+from bot.slack import mrkdwn
+from bot.slack.listeners.intake import Admitted, Intake
+from bot.text import COMMAND, say
 
 
 class CommandListeners:
@@ -23,10 +24,10 @@ class CommandListeners:
         user, channel = command.get("user_id"), command.get("channel_id")
         trigger = command.get("trigger_id")
         if not user or not channel or not trigger:
-            await ack(text=messages.MALFORMED_TEXT, response_type="ephemeral")
+            await ack(text=say("malformed_request"), response_type="ephemeral")
             return
         text = to_plain(str(command.get("text", "")))
-        answer = await self._intake.answer(user, channel, text, COMMAND)
+        answer = await self._intake.words(user, text, COMMAND) or self._intake.gate(channel)
         parsed, error = (None, answer) if answer else self._intake.parse(text, COMMAND)
         if parsed is None:
             await ack(text=error or "", response_type="ephemeral")
@@ -40,18 +41,20 @@ class CommandListeners:
             source="command",
             response_url=command.get("response_url") or None,
         )
-        admitted = await self._intake.admit(job, [job.key])
+
+        # Journaled before the ack, so a crash from here on is recovered on restart;
+        # the job's own Slack calls run in the background, out of the ack's way.
+        async def accepted(admitted: Admitted) -> None:
+            note = admitted.quota_note
+            await ack(text=mrkdwn.ack_text(parsed, note), response_type="ephemeral")
+
+        admitted = await self._intake.request(job, [job.key], first=accepted)
         if admitted.accepted:
-            # Journaled already, so a crash from here on is recovered on restart;
-            # answering first keeps the job's own Slack calls out of the ack's way.
-            await ack(
-                text=messages.ack_text(parsed, admitted.quota_note), response_type="ephemeral"
-            )
-            self._intake.runner.submit(job)
-        elif admitted.refusal:
+            return
+        if admitted.refusal:
             await ack(text=admitted.refusal, response_type="ephemeral")
         else:
             await ack()
 
     async def on_unknown_command(self, ack: AsyncAck) -> None:
-        await ack(text=messages.UNKNOWN_COMMAND_TEXT, response_type="ephemeral")
+        await ack(text=say("unknown_command", command=COMMAND), response_type="ephemeral")

@@ -8,27 +8,17 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
-from bot import messages
 from bot.jobs import Job, Source
 from bot.markup import strip_user_mentions, to_plain
 from bot.slack.listeners.intake import MENTION, Intake
+from bot.slack.payloads import image_file_ids
+from bot.text import say
 
 logger = logging.getLogger(__name__)
 
-MAX_INPUT_IMAGES = 4
 _VERSION = re.compile(r"^v(\d+)\b[,:]?\s*(?:but\s+)?", re.IGNORECASE)
 # Message subtypes that can be a request; edits, deletions, bots, broadcasts are not.
 _REQUEST_SUBTYPES = {None, "file_share"}
-
-
-def image_file_ids(files: object) -> tuple[str, ...]:
-    """The ids of the images among a message's files, at most ``MAX_INPUT_IMAGES``."""
-    ids = tuple(
-        str(f["id"])
-        for f in (files if isinstance(files, list) else ())
-        if isinstance(f, dict) and str(f.get("mimetype", "")).startswith("image/")
-    )
-    return ids[:MAX_INPUT_IMAGES]
 
 
 class ConversationListeners:
@@ -65,7 +55,7 @@ class ConversationListeners:
         # The event id catches Slack's retries; channel+ts catches one message
         # arriving as two events. Remembered in the journal, across restarts.
         keys = [f"event:{event_id}" if event_id else "", f"message:{channel}:{ts}"]
-        if not await self._intake.journal.remember(keys):
+        if not await self._intake.first_delivery(keys):
             logger.info("duplicate delivery ignored event_id=%s", event_id)
             return
         raw = str(event.get("text") or "")
@@ -73,7 +63,7 @@ class ConversationListeners:
             raw = strip_user_mentions(raw, context.bot_user_id)
         text = to_plain(raw)
         thread = event.get("thread_ts") or ts
-        answer = await self._intake.answer(user, channel, text, MENTION)
+        answer = await self._intake.words(user, text, MENTION) or self._intake.gate(channel)
         parsed, error = (None, answer) if answer else self._intake.parse(text, MENTION)
         if parsed is None:
             await self._intake.tell(source, channel, user, thread, error or "")
@@ -93,10 +83,8 @@ class ConversationListeners:
             request_ts=ts,
             inputs=inputs,
         )
-        admitted = await self._intake.admit(job, [])
-        if admitted.accepted:
-            self._intake.runner.submit(job)
-        elif admitted.refusal:
+        admitted = await self._intake.request(job, [])
+        if admitted.refusal:
             await self._intake.tell(source, channel, user, thread, admitted.refusal)
 
     async def _images_to_edit(
@@ -113,7 +101,7 @@ class ConversationListeners:
         thread = event.get("thread_ts")
         if not thread:
             return prompt, (), None
-        versions = await self._intake.journal.thread_versions(channel, thread)
+        versions = await self._intake.thread_versions(channel, thread)
         if not versions:
             return prompt, (), None
         named = _VERSION.match(prompt)
@@ -122,7 +110,8 @@ class ConversationListeners:
             number = int(named.group(1))
             matching = [v for v in versions if v.version == number]
             if not matching:
-                return prompt, (), messages.version_missing_text(number, versions[-1].version or 0)
+                latest = versions[-1].version or 0
+                return prompt, (), say("version_missing", version=number, latest=latest)
             chosen = matching[0]
             prompt = prompt[named.end() :].strip() or prompt
         return prompt, chosen.file_ids[:1], None

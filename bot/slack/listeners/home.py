@@ -6,7 +6,6 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import messages
 from bot.slack.listeners.intake import Intake
 
 
@@ -21,7 +20,4 @@ class HomeListeners:
         user = event.get("user")
         if event.get("tab") != "home" or not user:
             return  # the Messages tab is the DM: nothing to draw
-        view = messages.home_view(
-            await self._intake.usage_report(user), await self._intake.history(user)
-        )
-        await self._intake.writer.publish_home(user, view)
+        await self._intake.show_home(user)

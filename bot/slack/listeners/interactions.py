@@ -9,18 +9,14 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot import messages
 from bot.jobs import Job
 from bot.options import RATIOS, ImageOptions
-from bot.slack.listeners.conversations import image_file_ids
-from bot.slack.listeners.intake import COMMAND, MENTION, Intake
+from bot.slack import ids, views
+from bot.slack.listeners.intake import MENTION, Intake
+from bot.slack.payloads import channel_id, clicking_user, image_file_ids, modal_text
+from bot.text import COMMAND, say
 
 logger = logging.getLogger(__name__)
-
-
-def _modal_text(view: dict[str, Any]) -> str:
-    values = (view.get("state") or {}).get("values") or {}
-    return str(((values.get("prompt") or {}).get("prompt") or {}).get("value") or "")
 
 
 class InteractionListeners:
@@ -28,13 +24,13 @@ class InteractionListeners:
         self._intake = intake
 
     def register(self, app: AsyncApp) -> None:
-        app.action(messages.ACTION_REROLL)(self.on_reroll)
-        app.action(messages.ACTION_RATIO)(self.on_ratio)
-        app.action(messages.ACTION_EDIT)(self.on_edit)
-        app.action(messages.ACTION_DELETE)(self.on_delete)
-        app.view(messages.VIEW_EDIT)(self.on_edit_submitted)
-        app.shortcut(messages.SHORTCUT_EDIT_MESSAGE)(self.on_edit_message)
-        app.view(messages.VIEW_EDIT_MESSAGE)(self.on_edit_message_submitted)
+        app.action(ids.ACTION_REROLL)(self.on_reroll)
+        app.action(ids.ACTION_RATIO)(self.on_ratio)
+        app.action(ids.ACTION_EDIT)(self.on_edit)
+        app.action(ids.ACTION_DELETE)(self.on_delete)
+        app.view(ids.VIEW_EDIT)(self.on_edit_submitted)
+        app.shortcut(ids.SHORTCUT_EDIT_MESSAGE)(self.on_edit_message)
+        app.view(ids.VIEW_EDIT_MESSAGE)(self.on_edit_message_submitted)
 
     async def on_reroll(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
@@ -50,34 +46,26 @@ class InteractionListeners:
 
     async def on_edit(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        entry = await self._intake.journal.get(str(action.get("value", "")))
+        entry = await self._intake.earlier(str(action.get("value", "")))
         if entry is None:
-            await self._intake.notice(body, messages.GONE_TEXT)
+            await self._intake.notice(body, say("gone"))
             return
-        if not await self._intake.writer.open_modal(
-            str(body.get("trigger_id")), messages.edit_modal(entry.job)
-        ):
-            await self._intake.notice(body, messages.MODAL_FAILED_TEXT)
+        await self._intake.open_modal(body, views.edit_modal(entry.job))
 
     async def on_delete(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        user = str((body.get("user") or {}).get("id", ""))
-        entry = await self._intake.journal.get(str(action.get("value", "")))
+        entry = await self._intake.earlier(str(action.get("value", "")))
         if entry is None or entry.deleted:
-            await self._intake.notice(body, messages.GONE_TEXT)
+            await self._intake.notice(body, say("gone"))
             return
-        if user != entry.job.user and not self._intake.limits.is_admin(user):
-            await self._intake.notice(body, messages.DELETE_DENIED_TEXT)
-            return
-        channel = entry.status_channel or entry.job.channel
-        await self._intake.writer.delete_result(channel, entry.status_ts, entry.file_ids)
-        await self._intake.journal.mark_deleted(entry.job.id)
-        logger.info("job=%s deleted by=%s", entry.job.id, user)
+        refusal = await self._intake.delete(entry, clicking_user(body))
+        if refusal:
+            await self._intake.notice(body, refusal)
 
     async def on_edit_submitted(
         self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
     ) -> None:
-        parsed, error = self._intake.parse(_modal_text(view), COMMAND)
+        parsed, error = self._intake.parse(modal_text(view), COMMAND)
         if parsed is None:
             await ack(response_action="errors", errors={"prompt": error or ""})
             return
@@ -93,35 +81,30 @@ class InteractionListeners:
         await ack()
         message = shortcut.get("message") or {}
         files = list(image_file_ids(message.get("files")))
-        channel = str((shortcut.get("channel") or {}).get("id", ""))
         if not files:
-            await self._intake.notice(shortcut, messages.NO_IMAGES_TEXT)
+            await self._intake.notice(shortcut, say("no_images"))
             return
         metadata = json.dumps(
             {
-                "channel": channel,
+                "channel": channel_id(shortcut),
                 "thread": message.get("thread_ts") or message.get("ts"),
                 "files": files,
             }
         )
-        if not await self._intake.writer.open_modal(
-            str(shortcut.get("trigger_id")), messages.edit_message_modal(metadata, len(files))
-        ):
-            await self._intake.notice(shortcut, messages.MODAL_FAILED_TEXT)
+        await self._intake.open_modal(shortcut, views.edit_message_modal(metadata, len(files)))
 
     async def on_edit_message_submitted(
         self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
     ) -> None:
-        parsed, error = self._intake.parse(_modal_text(view), MENTION)
+        parsed, error = self._intake.parse(modal_text(view), MENTION)
         if parsed is None:
             await ack(response_action="errors", errors={"prompt": error or ""})
             return
         await ack()
         meta = json.loads(str(view.get("private_metadata") or "{}"))
-        user = str((body.get("user") or {}).get("id", ""))
         job = Job(
             key=f"view:{view.get('id')}:{body.get('trigger_id')}",
-            user=user,
+            user=clicking_user(body),
             channel=str(meta.get("channel", "")),
             prompt=parsed.prompt,
             options=parsed.options,
@@ -129,7 +112,7 @@ class InteractionListeners:
             reply_thread=meta.get("thread"),
             inputs=tuple(meta.get("files") or ()),
         )
-        await self._intake.submit_derived(job, body)
+        await self._submit(job, body)
 
     async def _derive(
         self,
@@ -142,9 +125,9 @@ class InteractionListeners:
     ) -> None:
         """A new job from an earlier one (re-roll, other ratio, edited prompt), asked by
         whoever clicked, answered where the earlier one was."""
-        entry = await self._intake.journal.get(job_id)
+        entry = await self._intake.earlier(job_id)
         if entry is None:
-            await self._intake.notice(body, messages.GONE_TEXT)
+            await self._intake.notice(body, say("gone"))
             return
         base = entry.job
         chosen = options or base.options
@@ -152,7 +135,7 @@ class InteractionListeners:
             chosen = replace(chosen, aspect_ratio=ratio)
         job = Job(
             key=f"action:{body.get('trigger_id') or body.get('view', {}).get('id')}",
-            user=str((body.get("user") or {}).get("id", "")),
+            user=clicking_user(body),
             channel=entry.status_channel or base.channel,
             prompt=prompt or base.prompt,
             options=chosen,
@@ -162,4 +145,14 @@ class InteractionListeners:
             inputs=base.inputs,
             parent=base.id,
         )
-        await self._intake.submit_derived(job, body)
+        await self._submit(job, body)
+
+    async def _submit(self, job: Job, body: dict[str, Any]) -> None:
+        """Request a job made from a click or a modal; a refusal goes to whoever clicked."""
+        if not job.user or not job.channel:
+            return
+        admitted = await self._intake.request(job, [job.key])
+        if admitted.refusal:
+            await self._intake.notice(
+                body, admitted.refusal, channel=job.channel, thread=job.reply_thread
+            )

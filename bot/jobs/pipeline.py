@@ -1,0 +1,232 @@
+"""One job's way from admitted to done: its inputs, its units in the fair queue,
+their results gathered, the images delivered — ending in an outcome, as data.
+
+The runner owns the queue, the workers and the tasks; this module owns what
+happens to one job between them, and says nothing itself: the publisher
+renders every status and outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from bot.generation import (
+    BadRequest,
+    Generation,
+    GenerationError,
+    ImageRequest,
+    InputImage,
+    KeyRejected,
+    prepare_input,
+)
+from bot.generation.images import NotAnImage
+from bot.jobs.fair_queue import FairQueue, Unit
+from bot.jobs.job import Job, State, StatusRef
+from bot.jobs.journal import Journal
+from bot.jobs.outcomes import (
+    Cancelled,
+    Delivered,
+    Failed,
+    InputUnreadable,
+    Made,
+    Outcome,
+    Paused,
+    UploadRefused,
+)
+from bot.jobs.publisher import Publisher, PublishError, StatusView
+
+logger = logging.getLogger(__name__)
+
+
+class ShuttingDown(Exception):
+    """The unit was never started: the bot is stopping (the job stays journaled)."""
+
+
+class CancelledUnit(Exception):
+    """The requester cancelled the job before its unit started."""
+
+
+@dataclass
+class Progress:
+    """What a job has done so far, for its status line and its journal entry."""
+
+    started: float = field(default_factory=time.monotonic)
+    state: State = "queued"
+    attempts: int = 0
+    logids: list[str] = field(default_factory=list)
+
+    def attempt(self, logid: str) -> None:
+        self.state = "running"
+        self.attempts += 1
+        self.logids.append(logid)
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def view(self, ahead: int | None = None) -> StatusView:
+        return StatusView(self.state, self.elapsed, self.attempts, ahead)
+
+
+def log_event(job: Job, state: str, **fields: object) -> None:
+    """One structured line per job event; the prompt only at DEBUG."""
+    extra = "".join(f" {name}={value}" for name, value in fields.items())
+    logger.info(
+        "job=%s state=%s user=%s source=%s options=%s%s",
+        job.id,
+        state,
+        job.user,
+        job.source,
+        job.options.describe().replace(" ", ""),
+        extra,
+    )
+
+
+Ahead = Callable[[str], int | None]  # images before a job's first, while it waits
+
+
+class JobPipeline:
+    def __init__(
+        self,
+        publisher: Publisher,
+        journal: Journal,
+        queue: FairQueue[ImageRequest],
+        ahead: Ahead,
+        *,
+        tick_seconds: float,
+    ) -> None:
+        self._publisher = publisher
+        self._journal = journal
+        self._queue = queue
+        self._ahead = ahead
+        self._tick = tick_seconds
+
+    async def run(
+        self, job: Job, ref: StatusRef, progress: Progress, units: list[Unit[ImageRequest]]
+    ) -> Outcome:
+        """Generate and deliver ``job``; ``units`` is filled as they are queued (to cancel)."""
+        try:
+            inputs, input_names = await self._inputs(job)
+        except InputUnreadable as exc:
+            return Failed(exc)
+        request = ImageRequest(
+            job.prompt, job.options.aspect_ratio, job.options.size, images=inputs
+        )
+        units.extend(Unit(job.user, job.id, request) for _ in range(job.options.count))
+        ticker = asyncio.create_task(self._keep_status_fresh(job, ref, progress))
+        try:
+            for unit in units:
+                await self._queue.put(unit)
+            results = await asyncio.gather(*(u.result for u in units), return_exceptions=True)
+            units.clear()  # their futures hold the images too; _deliver lets them go
+        finally:
+            ticker.cancel()
+            await asyncio.gather(ticker, return_exceptions=True)
+        return await self._outcome(job, ref, progress, results, input_names)
+
+    async def _inputs(self, job: Job) -> tuple[tuple[InputImage, ...], tuple[str, ...]]:
+        """The images to edit, each brought under the gateway's size limit, and their names."""
+        prepared, names = [], []
+        for file_id in job.inputs:
+            shared = await self._publisher.fetch_input(job, file_id)
+            try:
+                prepared.append(await asyncio.to_thread(prepare_input, shared.data))
+            except NotAnImage as exc:
+                raise InputUnreadable(str(exc)) from exc
+            names.append(shared.name)
+        return tuple(prepared), tuple(names)
+
+    async def _outcome(
+        self,
+        job: Job,
+        ref: StatusRef,
+        progress: Progress,
+        results: list[object],
+        input_names: Sequence[str],
+    ) -> Outcome:
+        if any(isinstance(r, CancelledUnit) for r in results):
+            return Cancelled()
+        if any(isinstance(r, (ShuttingDown, asyncio.CancelledError)) for r in results):
+            return Paused()
+        for result in results:
+            if isinstance(result, BaseException) and not isinstance(result, GenerationError):
+                raise result
+        generations = [r for r in results if isinstance(r, Generation)]
+        failures = tuple(r for r in results if isinstance(r, GenerationError))
+        for failure in failures:
+            log_event(job, "image_failed", error=type(failure).__name__, logid=failure.logid)
+            if isinstance(failure, (KeyRejected, BadRequest)):
+                logger.error(
+                    "job=%s needs the operator: %s; check BANANA_API_KEY, BANANA_NETWORK or "
+                    "BANANA_API_URL, and BANANA_MODEL",
+                    job.id,
+                    failure,
+                )
+        if not generations:
+            return Failed(failures[0])
+        results.clear()
+        return await self._deliver(job, ref, progress, generations, failures, input_names)
+
+    async def _deliver(
+        self,
+        job: Job,
+        ref: StatusRef,
+        progress: Progress,
+        generations: list[Generation],
+        failures: tuple[GenerationError, ...],
+        input_names: Sequence[str],
+    ) -> Outcome:
+        images = [image for generation in generations for image in generation.images]
+        progress.state = "uploading"  # no more progress ticks
+        # Results in a thread are numbered, so "v2 but at night" can name one.
+        version = await self._journal.start_upload(
+            job.id, ref.conversation, ref.thread, progress.logids
+        )
+        delivered = Delivered(
+            images=len(images),
+            elapsed=progress.elapsed,
+            made=tuple(Made(g.logid, g.text) for g in generations),
+            failures=failures,
+            version=version,
+            input_names=tuple(input_names),
+            origin=await self._origin(job),
+        )
+        del generations
+        try:
+            file_ids = await self._publisher.deliver(job, ref, images, delivered)
+        except PublishError as exc:
+            logger.exception("job=%s upload failed", job.id)
+            await self._journal.update(job.id, version=None)
+            return Failed(UploadRefused(exc.code))
+        finally:
+            # The platform has the bytes (or refused them): let the megabytes go now,
+            # not after the status edits, which may wait on a rate limit.
+            del images
+        await self._journal.finish_delivered(
+            job.id,
+            images=delivered.images,
+            size=job.options.size,
+            attempts=progress.attempts,
+            logids=progress.logids,
+            file_ids=file_ids,
+        )
+        return delivered
+
+    async def _origin(self, job: Job) -> StatusRef | None:
+        """Where the job this one re-rolls or edits was answered, when known."""
+        if not job.parent:
+            return None
+        parent = await self._journal.get(job.parent)
+        if parent is None or not parent.status_channel or not parent.status_ts:
+            return None
+        return StatusRef(parent.status_channel, parent.status_ts, parent.result_thread)
+
+    async def _keep_status_fresh(self, job: Job, ref: StatusRef, progress: Progress) -> None:
+        while progress.state in ("queued", "running"):
+            ahead = self._ahead(job.id) if progress.state == "queued" else None
+            await self._publisher.show_status(job, ref, progress.view(ahead))
+            await asyncio.sleep(self._tick)

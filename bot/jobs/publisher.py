@@ -1,0 +1,87 @@
+"""What the job core needs from the place people asked in, and nothing more.
+
+The core speaks in intents — open a status, show progress, deliver images,
+say how it ended, fetch the images to edit — and in data: the status it shows
+is a :class:`StatusView`, the end a :class:`~bot.jobs.outcomes.Outcome`. The
+Slack layer implements :class:`Publisher` and decides every word and block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.generation import GeneratedImage
+from bot.jobs.job import Job, State, StatusRef
+from bot.jobs.outcomes import Delivered, Outcome
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """What a status line shows while the job moves."""
+
+    state: State
+    elapsed: float = 0.0
+    attempts: int = 0  # gateway calls so far, retries included
+    ahead: int | None = None  # images before this job's first, while queued
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """An image to edit, as the requester shared it."""
+
+    name: str
+    data: bytes
+
+
+class PublishError(Exception):
+    """The place would not take what the job had to say.
+
+    ``code`` is the platform's short error code (``not_in_channel``…); it, not a
+    library's own text, is what a requester may be shown.
+    """
+
+    def __init__(self, message: str, *, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class Publisher(Protocol):
+    async def open_status(
+        self, job: Job, view: StatusView, existing: StatusRef | None = None
+    ) -> StatusRef:
+        """Post the job's status, or show ``view`` on the ``existing`` one (a resumed job).
+
+        Raises:
+            PublishError: there is nowhere to post it.
+        """
+
+    async def show_status(self, job: Job, ref: StatusRef, view: StatusView) -> None:
+        """Show progress (ticks may be skipped; a failure is only logged)."""
+
+    async def deliver(
+        self, job: Job, ref: StatusRef, images: Sequence[GeneratedImage], delivery: Delivered
+    ) -> list[str]:
+        """Post the images with what ``delivery`` says of them; returns their file ids.
+
+        Raises:
+            PublishError: the images could not be posted.
+        """
+
+    async def finish(self, job: Job, ref: StatusRef | None, outcome: Outcome) -> None:
+        """Say how the job ended (on its status when ``ref`` is known).
+
+        Raises:
+            PublishError: it could not be said anywhere.
+        """
+
+    async def not_started(self, job: Job) -> None:
+        """The status could not be opened: tell the requester by what is left."""
+
+    async def fetch_input(self, job: Job, file_id: str) -> InputFile:
+        """An image to edit.
+
+        Raises:
+            InputUnreadable: it could not be fetched.
+        """

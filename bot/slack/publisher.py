@@ -1,0 +1,234 @@
+"""The job core's :class:`~bot.jobs.publisher.Publisher`, in Slack: status lines in
+the conversation (or the requester's DM when the bot can't post there),
+reactions on the request, images uploaded into the thread, and every outcome
+rendered as text and cards."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from bot.generation import GeneratedImage, GenerationError
+from bot.jobs.job import Job, StatusRef
+from bot.jobs.outcomes import (
+    Cancelled,
+    Delivered,
+    Failed,
+    InputUnreadable,
+    Interrupted,
+    JobError,
+    Outcome,
+    Paused,
+    UploadRefused,
+)
+from bot.jobs.publisher import InputFile, PublishError, StatusView
+from bot.slack import mrkdwn, views
+from bot.slack.downloads import FileFetcher
+from bot.slack.status import StatusLines
+from bot.slack.writer import UNREACHABLE, DeliveryError, SlackWriter
+from bot.text import say
+
+logger = logging.getLogger(__name__)
+
+REACTION_WORKING = "hourglass_flowing_sand"
+REACTION_DONE = "white_check_mark"
+REACTION_FAILED = "x"
+
+
+def _publish_error(exc: DeliveryError) -> PublishError:
+    return PublishError(str(exc), code=exc.code)
+
+
+def reason_text(error: JobError) -> str:
+    """Why a job failed, for its status line."""
+    if isinstance(error, GenerationError):
+        return mrkdwn.failure_text(error)
+    if isinstance(error, InputUnreadable):
+        return say("failure.input", detail=mrkdwn.escape(error.code))
+    if isinstance(error, UploadRefused):
+        return say("failure.upload", detail=mrkdwn.escape(error.code))
+    return say("unexpected")
+
+
+def outcome_text(job: Job, outcome: Interrupted | Cancelled | Paused) -> str:
+    request = mrkdwn.request_line(job)
+    if isinstance(outcome, Cancelled):
+        return say("status.cancelled", request=request)
+    if isinstance(outcome, Paused):
+        return say("status.paused", request=request)
+    retry = mrkdwn.retry_command(job)
+    if outcome.during_upload:
+        return say("status.interrupted_upload", request=request, retry=retry)
+    minutes = max(1, round(outcome.age / 60))
+    return say("status.interrupted", minutes=minutes, request=request, retry=retry)
+
+
+class SlackPublisher:
+    def __init__(self, writer: SlackWriter, files: FileFetcher) -> None:
+        self._writer = writer
+        self._files = files
+        self._lines = StatusLines(writer)
+
+    def _status_text(self, job: Job, view: StatusView) -> str:
+        return mrkdwn.status_text(
+            job, view.state, view.elapsed, attempts=view.attempts, ahead=view.ahead
+        )
+
+    # ---- while it runs ---------------------------------------------------------------
+    async def open_status(
+        self, job: Job, view: StatusView, existing: StatusRef | None = None
+    ) -> StatusRef:
+        text = self._status_text(job, view)
+        if existing is not None:
+            try:
+                await self._lines.show(existing, text, final=True)
+            except DeliveryError as exc:
+                raise _publish_error(exc) from exc
+            return existing
+        thread = job.reply_thread if job.source != "command" else None
+        channel, moved = job.channel, False
+        try:
+            try:
+                ts = await self._writer.post(channel, text, thread)
+            except DeliveryError as exc:
+                if exc.code not in UNREACHABLE:
+                    raise
+                channel, thread, moved = await self._move_to_dm(job), None, True
+                ts = await self._writer.post(channel, text, None)
+        except DeliveryError as exc:
+            raise _publish_error(exc) from exc
+        if job.request_ts:
+            await self._writer.react(job.channel, job.request_ts, REACTION_WORKING)
+        ref = StatusRef(channel, ts, thread)
+        self._lines.opened(ref, text, moved_to_dm=moved)
+        return ref
+
+    async def show_status(self, job: Job, ref: StatusRef, view: StatusView) -> None:
+        await self._lines.show(ref, self._status_text(job, view))
+
+    async def fetch_input(self, job: Job, file_id: str) -> InputFile:
+        try:
+            name, data = await self._files.fetch(file_id)
+        except DeliveryError as exc:
+            raise InputUnreadable(exc.code) from exc
+        return InputFile(name, data)
+
+    # ---- how it ends -------------------------------------------------------------------
+    async def deliver(
+        self, job: Job, ref: StatusRef, images: Sequence[GeneratedImage], delivery: Delivered
+    ) -> list[str]:
+        comment = self._comment(job, delivery)
+        try:
+            files = await self._writer.upload(job.prompt, images)
+        except DeliveryError as exc:
+            raise _publish_error(exc) from exc
+        try:
+            await self._writer.share(ref.conversation, ref.thread, files, comment)
+        except DeliveryError as exc:
+            if exc.code not in UNREACHABLE or self._lines.moved_to_dm(ref):
+                raise _publish_error(exc) from exc
+            try:  # the files are uploaded already: only share them again
+                await self._writer.share(await self._move_to_dm(job), None, files, comment)
+            except DeliveryError as again:
+                raise _publish_error(again) from again
+        return [f["id"] for f in files]
+
+    def _comment(self, job: Job, delivery: Delivered) -> str:
+        comment = mrkdwn.result_comment(
+            user=job.user,
+            prompt=job.prompt,
+            options=job.options,
+            elapsed=delivery.elapsed,
+            generations=delivery.made,
+            failures=delivery.failures,
+        )
+        if delivery.input_names:
+            comment = f"{mrkdwn.inputs_note(delivery.input_names)}\n{comment}"
+        if job.parent:  # a re-roll or variation links back to what it came from
+            origin = delivery.origin
+            url = None
+            if origin is not None:
+                url = self._writer.permalink(origin.conversation, origin.message, origin.thread)
+            comment = f"{mrkdwn.origin_note(url)}\n{comment}"
+        if delivery.version:
+            comment = say("result.version", version=delivery.version, comment=comment)
+        return comment
+
+    async def finish(self, job: Job, ref: StatusRef | None, outcome: Outcome) -> None:
+        try:
+            if isinstance(outcome, Delivered):
+                await self._show_result(job, ref, outcome)
+            elif isinstance(outcome, Failed):
+                text = mrkdwn.status_text(job, "failed", 0, reason_text(outcome.error))
+                card_text, blocks = views.failure_card(job, text, declined=outcome.declined)
+                await self._fail(job, ref, card_text, blocks)
+            elif isinstance(outcome, Paused):
+                if ref is not None:
+                    await self._lines.show(ref, outcome_text(job, outcome), final=True)
+            else:
+                await self._fail(job, ref, outcome_text(job, outcome))
+        except DeliveryError as exc:
+            raise _publish_error(exc) from exc
+        finally:
+            if ref is not None:
+                self._lines.forget(ref)
+
+    async def _show_result(self, job: Job, ref: StatusRef | None, delivery: Delivered) -> None:
+        """Turn the status line into the result card (with its buttons); mark the request done."""
+        text, blocks = views.result_card(job, delivery.elapsed, delivery.images, delivery.version)
+        if ref is not None:
+            try:
+                await self._lines.show(ref, text, final=True, blocks=blocks)
+            except DeliveryError:
+                logger.warning("the result card could not replace the status line", exc_info=True)
+        if job.request_ts:
+            await self._writer.react(job.channel, job.request_ts, REACTION_DONE, REACTION_WORKING)
+
+    async def _fail(
+        self, job: Job, ref: StatusRef | None, text: str, blocks: list[views.Block] | None = None
+    ) -> None:
+        """Show the failure on the status line, else where the request was; the failed reaction.
+
+        Raises:
+            DeliveryError: the failure could not be shown anywhere.
+        """
+        try:
+            if ref is not None:
+                await self._lines.show(ref, text, final=True, blocks=blocks)
+            else:
+                thread = job.reply_thread if job.source != "command" else None
+                await self._writer.post(job.channel, text, thread)
+        except DeliveryError:
+            if not job.response_url:
+                raise
+            await self._writer.respond(job.response_url, text)
+        if job.request_ts:
+            await self._writer.react(job.channel, job.request_ts, REACTION_FAILED, REACTION_WORKING)
+
+    async def not_started(self, job: Job) -> None:
+        """The status line could not be posted: say so by what is left, an ephemeral
+        through ``response_url`` (commands) and the failed reaction (mentions, DMs)."""
+        text = say(
+            "status.not_started", request=mrkdwn.request_line(job), retry=mrkdwn.retry_command(job)
+        )
+        if job.response_url:
+            try:
+                await self._writer.respond(job.response_url, text)
+            except DeliveryError:
+                logger.exception("job=%s could not tell its requester", job.id)
+        if job.request_ts:  # no working reaction yet: it follows the status line
+            await self._writer.react(job.channel, job.request_ts, REACTION_FAILED)
+
+    async def _move_to_dm(self, job: Job) -> str:
+        """Open the requester's DM with the bot and tell them, ephemerally, why.
+
+        Raises:
+            DeliveryError: the DM could not be opened.
+        """
+        channel = await self._writer.open_dm(job.user)
+        if job.response_url:
+            try:
+                await self._writer.respond(job.response_url, say("moved_to_dm"))
+            except DeliveryError:
+                logger.warning("could not tell %s that the image goes to their DM", job.user)
+        return channel

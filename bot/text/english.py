@@ -1,0 +1,179 @@
+"""Every word the bot says, in English, by key.
+
+Templates take named parameters (``str.format`` style). An entry that counts
+something is a dict of plural forms chosen by its ``count`` parameter
+(CLDR categories: English has ``one`` and ``other``). Markup in a template is
+Slack's light mrkdwn (``*bold*``, ``_italic_``, backticks), which reads fine
+in a terminal too. Parameters that come from outside are escaped by the
+caller before they get here.
+"""
+
+from __future__ import annotations
+
+Entry = str | dict[str, str]
+
+MESSAGES: dict[str, Entry] = {
+    # ---- counts -------------------------------------------------------------------------
+    "count.image": {"one": "{count} image", "other": "{count} images"},
+    "count.queued_request": {"one": "{count} queued request", "other": "{count} queued requests"},
+    # ---- short answers --------------------------------------------------------------------
+    "moved_to_dm": (
+        "I can't post in this conversation (invite me with `/invite @banana` to fix that), "
+        "so your image is coming to our DM instead."
+    ),
+    "unexpected": "Something went wrong on the bot's side — please try again.",
+    "malformed_request": "That request arrived without its user or channel, so I can't answer it.",
+    "shutting_down": "The bot is restarting — send that again in a few seconds.",
+    "unknown_command": "I only know `{command}`. Try `{command} help`.",
+    "usage_error": "{error}\nType `{command} help` for all options.",
+    "channel_not_allowed": "Sorry, I'm not set up to make images in this channel. DM me instead!",
+    "delete_denied": "Only the person who asked for this image (or an admin) can delete it.",
+    "modal_failed": "Slack would not open the editor (it may have taken too long) — click again.",
+    "gone": "I no longer know that image (it may have been deleted).",
+    "no_images": "That message has no images I can edit. Attach up to 4 images and mention me.",
+    "version_missing": "There is no v{version} in this thread (the latest is v{latest}).",
+    # ---- help -------------------------------------------------------------------------------
+    "help.usage": "*Usage:* `{command} <what to draw> [--ar W:H] [--size 1K|2K] [--n N]`",
+    "help.example": "Example: `{command} a shiba inu in a park --ar 16:9 --size 2K`",
+    "help.ratios": "*Ratios* (`--ar`): {ratios} (default 1:1)",
+    "help.ratio_names": "*Ratio names*: {aliases}, e.g. `--ar wide`",
+    "help.sizes": "*Sizes* (`--size`): {sizes} (default 1K)",
+    "help.count": "*Count* (`--n`): how many images, one call each",
+    "help.edit": (
+        "*Edit*: mention me with up to 4 images attached, or in a thread with my image "
+        "(`@banana make it night`, `@banana v1 but in watercolor`), or use the "
+        "message shortcut *Edit with banana*."
+    ),
+    "help.more": "*More*: `{command} history` · `{command} usage` · `{command} cancel`",
+    "help.tips": (
+        "*Tips:* portraits 2:3 or 3:4 · banners 16:9 or 21:9 · social posts 1:1 or 9:16. "
+        "Say the style, light and mood; Chinese and English both work. "
+        'Quote a prompt that contains dashes: `"--like this"`.'
+    ),
+    # ---- accepting a request ----------------------------------------------------------------
+    "ack": "🍌 Generating _{prompt}_ · {options} — I'll post it here when it's ready.{note}",
+    "quota.price": "({cost})",
+    "quota.price_and_use": "({cost}; {used} of your {quota} today, refusals and failures free)",
+    "refused.too_many_queued": (
+        "🍳 You already have {images} cooking — wait for one to finish, "
+        "or `{command} cancel` the queued ones."
+    ),
+    "refused.over_quota": (
+        "📉 That would go past your daily quota of {quota}: "
+        "{used} used or in progress, {left} left, you asked for {asked}. "
+        "The quota resets at 00:00 UTC."
+    ),
+    # ---- a job's status line --------------------------------------------------------------
+    "request": "{user}: _{prompt}_ · {options}",
+    "status.queued": "⏳ Queued — {request}",
+    "status.queued_ahead": "⏳ Queued — {ahead} ahead of yours — {request}",
+    "status.running": "🎨 Generating… {elapsed}s{retrying} — {request}",
+    "status.retrying": " (the image service is busy, retrying)",
+    "status.failed": "❌ {request}\n{reason}",
+    "status.done": "✅ Done — {request}",
+    "status.delivered": "✅ {version}{request} — {images} in {elapsed}s",
+    "status.delivered_images": {"one": "image", "other": "{count} images"},
+    "status.paused": (
+        "⏸ Paused — the bot is restarting; your image will continue when it is back. {request}"
+    ),
+    "status.cancelled": "🚫 Cancelled — {request}",
+    "status.interrupted": (
+        "⚠️ Your request was interrupted by a restart {minutes} min ago and was not finished: "
+        "{request}\nTo try again, send: `{retry}`"
+    ),
+    "status.interrupted_upload": (
+        "⚠️ The bot restarted while uploading your image: {request}\n"
+        "If it is not here, send the request again: `{retry}`"
+    ),
+    "status.not_started": (
+        "⚠️ I could not post in this conversation, so nothing was made: {request}\n"
+        "Slack may be busy; try again in a minute: `{retry}`"
+    ),
+    # ---- results ------------------------------------------------------------------------------
+    "result.asked_for": "{user} asked for: _{prompt}_",
+    "result.details": "{ratio} · {size} · {elapsed}s · logid {logids}",
+    "result.some_failed": "⚠️ {failed} of {count} images failed: {reason}",
+    "result.version": "*v{version}* · {comment}",
+    "result.edited_from": "✏️ Edited from {names}",
+    "result.from_earlier": "↩️ From {earlier}",
+    "result.earlier_image": "an earlier image",
+    # ---- failures -------------------------------------------------------------------------------
+    "failure.declined": "The model declined to draw this{why}.{said} {hint}",
+    "failure.declined_why": " ({reason})",
+    "failure.declined_said": " It said: “{words}”",
+    "failure.rephrase_hint": (
+        "Try rephrasing: describe the scene plainly, and leave out real people's names, "
+        "brands and anything graphic."
+    ),
+    "failure.rate_limited": "The image service is busy right now — try again in a minute.",
+    "failure.timeout": "The image service took too long to answer — try again in a minute.",
+    "failure.unavailable": "The image service is unavailable right now — try again in a minute.",
+    "failure.key_rejected": "The image service rejected the bot's key — tell the bot's admin.",
+    "failure.bad_request": (
+        "The image service refused the request ({detail}) — tell the bot's admin."
+    ),
+    "failure.gateway_code": (
+        "The image service returned an error ({code}: {detail}). "
+        "Try again; if it keeps happening, {ask}."
+    ),
+    "failure.ask_admin": "tell the bot's admin",
+    "failure.malformed": "The image service sent back a broken answer — try again.",
+    "failure.other": "Something went wrong generating the image ({detail}) — try again.",
+    "failure.upload": (
+        "Your image was made, but Slack would not take the upload ({detail}). Try again."
+    ),
+    "failure.input": "I could not read the image to edit ({detail}). Is it still shared here?",
+    "refusal.IMAGE_SAFETY": "the image tripped the model's safety filter",
+    "refusal.SAFETY": "the request tripped the model's safety filter",
+    "refusal.IMAGE_PROHIBITED_CONTENT": "the image would show prohibited content",
+    "refusal.PROHIBITED_CONTENT": "the request asks for prohibited content",
+    "refusal.IMAGE_RECITATION": "the image would copy an existing work too closely",
+    "refusal.RECITATION": "the answer would copy an existing work too closely",
+    "refusal.NO_IMAGE": "the model produced no image",
+    "refusal.other": "the model stopped with {reason}",
+    # ---- the terminal (read by whoever runs the bot) -------------------------------------------
+    "cli.key_rejected": (
+        "the gateway rejected BANANA_API_KEY ({status}): check the key and network"
+    ),
+    "cli.bad_request": "{detail}; check BANANA_API_URL / BANANA_NETWORK and BANANA_MODEL",
+    "cli.ask_admin": "check the bot's settings",
+    # ---- usage, cancel, history, Home ----------------------------------------------------------
+    "usage.today": "*Today:* {images} ({left})",
+    "usage.left": "{left} of {quota} left; resets 00:00 UTC",
+    "usage.admin": "admins have no quota",
+    "usage.cost": "*Estimated cost:* ${today} today · ${month} this month",
+    "usage.active": "*In progress:* {active}",
+    "cancel.none": "You have no queued images to cancel (running ones always finish).",
+    "cancel.done": "🚫 Cancelled {requests}. Running ones will finish.",
+    "history.empty": "You have no images yet. Try `{command} a shiba inu in a park --ar 16:9`.",
+    "history.title": "*Your last generations:*",
+    "history.open": "open",
+    "home.title": "🍌 banana",
+    "home.intro": (
+        "Turn a sentence into a picture: type "
+        "`{command} a shiba inu in a park --ar 16:9` in any channel, mention "
+        "@banana (in threads too), or write to me in the Messages tab."
+    ),
+    "home.help": "`{command} help` shows every option and tip.",
+    # ---- buttons and modals ----------------------------------------------------------------------
+    "button.rephrase": "✏️ Try again, rephrased",
+    "button.reroll": "🔁 Re-roll",
+    "button.ratio": "Another ratio…",
+    "button.edit": "✏️ Edit prompt",
+    "button.delete": "🗑 Delete",
+    "confirm.delete_title": "Delete this image?",
+    "confirm.delete_text": "The image and this card will be removed.",
+    "confirm.delete": "Delete",
+    "confirm.keep": "Keep",
+    "modal.edit_title": "Edit prompt",
+    "modal.generate": "Generate",
+    "modal.cancel": "Cancel",
+    "modal.prompt_label": "Prompt and options",
+    "modal.options_hint": "Options: --ar W:H, --size 1K|2K, --n N",
+    "modal.prompt_cut": "The prompt was cut to fit Slack's {limit}-character box. {hint}",
+    "modal.edit_message_title": "Edit with banana",
+    "modal.edit": "Edit",
+    "modal.what_changes": "What should change in the {images}?",
+    "modal.what_changes_images": {"one": "image", "other": "{count} images"},
+    "modal.placeholder": "make it night, watercolor",
+}

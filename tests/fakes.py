@@ -1,0 +1,55 @@
+"""Test doubles for the job core's ports: they implement the real protocols and
+record what they are asked, so the core's logic is tested in milliseconds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from bot.generation import GeneratedImage
+from bot.jobs import InputFile, Job, PublishError, StatusRef
+from bot.jobs.outcomes import Delivered, InputUnreadable, Outcome
+from bot.jobs.publisher import StatusView
+
+
+@dataclass
+class RecordingPublisher:
+    """Implements the Publisher protocol; records every call, fails on request."""
+
+    statuses: list[tuple[str, StatusView]] = field(default_factory=list)
+    delivered: list[tuple[str, int, Delivered]] = field(default_factory=list)
+    outcomes: list[tuple[str, StatusRef | None, Outcome]] = field(default_factory=list)
+    not_started_jobs: list[str] = field(default_factory=list)
+    inputs: dict[str, InputFile] = field(default_factory=dict)
+    refuse_status: bool = False
+    refuse_upload: str = ""
+
+    async def open_status(
+        self, job: Job, view: StatusView, existing: StatusRef | None = None
+    ) -> StatusRef:
+        if self.refuse_status:
+            raise PublishError("no", code="fatal_error")
+        self.statuses.append((job.id, view))
+        return existing or StatusRef("C1", f"ts-{job.id}", None)
+
+    async def show_status(self, job: Job, ref: StatusRef, view: StatusView) -> None:
+        self.statuses.append((job.id, view))
+
+    async def deliver(
+        self, job: Job, ref: StatusRef, images: Sequence[GeneratedImage], delivery: Delivered
+    ) -> list[str]:
+        if self.refuse_upload:
+            raise PublishError("no", code=self.refuse_upload)
+        self.delivered.append((job.id, len(images), delivery))
+        return [f"F{job.id}-{n}" for n in range(len(images))]
+
+    async def finish(self, job: Job, ref: StatusRef | None, outcome: Outcome) -> None:
+        self.outcomes.append((job.id, ref, outcome))
+
+    async def not_started(self, job: Job) -> None:
+        self.not_started_jobs.append(job.id)
+
+    async def fetch_input(self, job: Job, file_id: str) -> InputFile:
+        if file_id not in self.inputs:
+            raise InputUnreadable("file_not_found")
+        return self.inputs[file_id]

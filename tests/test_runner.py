@@ -1,0 +1,205 @@
+"""The job core on its own: the runner and its pipeline against the gateway
+stand-in (real HTTP) and a real journal, with a publisher that records what it
+is asked to say. In-process and fast; the end-to-end suites prove the rest."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.generation import Declined, GenerationClient
+from bot.jobs import InputFile, Job, JobRunner, Journal, Limits
+from bot.jobs.outcomes import (
+    Cancelled,
+    Delivered,
+    Failed,
+    InputUnreadable,
+    Interrupted,
+    Outcome,
+    Paused,
+    UploadRefused,
+)
+from bot.options import ImageOptions
+from bot.preview import render_noise_png
+from bot.standins.gateway import GatewayStandIn
+from tests.fakes import RecordingPublisher
+from tests.harness import eventually
+
+
+@dataclass
+class Core:
+    runner: JobRunner
+    journal: Journal
+    publisher: RecordingPublisher
+
+    async def admit(self, job: Job) -> None:
+        decision = await self.journal.admit(job, [job.key], Limits(max_queued_per_user=10))
+        assert decision.admission.value == "accepted"
+        self.runner.submit(job)
+
+    async def outcome(self, job: Job) -> Outcome:
+        found = await eventually(lambda: [o for j, _, o in self.publisher.outcomes if j == job.id])
+        return found[0]
+
+
+def a_job(prompt: str = "a cat", *, user: str = "U1", count: int = 1, **extra: object) -> Job:
+    return Job(
+        key=f"k-{prompt}-{user}-{count}",
+        user=user,
+        channel="C1",
+        prompt=prompt,
+        options=ImageOptions("16:9", "1K", count),
+        source="command",
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+async def core(make_client: Callable[..., GenerationClient], tmp_path: Path) -> AsyncIterator[Core]:
+    journal = await Journal.open(tmp_path / "journal.db")
+    publisher = RecordingPublisher()
+    runner = JobRunner(make_client(), publisher, journal, workers=2, tick_seconds=0.05)
+    runner.start()
+    yield Core(runner, journal, publisher)
+    await runner.close(grace=1.0)
+    await journal.close()
+
+
+async def test_a_job_is_delivered_as_data_and_journaled(core: Core) -> None:
+    job = a_job(count=2)
+    await core.admit(job)
+    outcome = await core.outcome(job)
+    assert isinstance(outcome, Delivered)
+    assert outcome.images == 2
+    assert len(outcome.made) == 2
+    assert not outcome.failures
+    (_, uploaded, _) = core.publisher.delivered[0]
+    assert uploaded == 2
+    entry = await core.journal.get(job.id)
+    assert entry is not None
+    assert entry.state == "delivered"
+    assert entry.file_ids == (f"F{job.id}-0", f"F{job.id}-1")
+    states = [view.state for j, view in core.publisher.statuses if j == job.id]
+    assert states[0] == "queued"
+
+
+async def test_a_refusal_is_a_failure_the_publisher_can_offer_to_rephrase(core: Core) -> None:
+    job = a_job("a thing the model will not draw [standin:safety]")
+    await core.admit(job)
+    outcome = await core.outcome(job)
+    assert isinstance(outcome, Failed)
+    assert isinstance(outcome.error, Declined)
+    assert outcome.declined
+    entry = await core.journal.get(job.id)
+    assert entry is not None
+    assert entry.state == "failed"
+
+
+async def test_an_image_that_cannot_be_fetched_fails_the_job_before_any_gateway_call(
+    core: Core, gateway: GatewayStandIn
+) -> None:
+    job = a_job("make it night", inputs=("F404",))
+    await core.admit(job)
+    outcome = await core.outcome(job)
+    assert isinstance(outcome, Failed)
+    assert isinstance(outcome.error, InputUnreadable)
+    assert outcome.error.code == "file_not_found"
+    assert not gateway.requests
+
+
+async def test_an_attached_image_goes_to_the_gateway(core: Core, gateway: GatewayStandIn) -> None:
+    core.publisher.inputs["F1"] = InputFile("photo.png", render_noise_png(64, 48))
+    job = a_job("make it night", inputs=("F1",))
+    await core.admit(job)
+    outcome = await core.outcome(job)
+    assert isinstance(outcome, Delivered)
+    assert outcome.input_names == ("photo.png",)
+    assert gateway.requests[0].inputs == 1
+
+
+async def test_an_upload_the_platform_refuses_is_a_failure_with_its_code(core: Core) -> None:
+    core.publisher.refuse_upload = "invalid_arguments"
+    job = a_job()
+    await core.admit(job)
+    outcome = await core.outcome(job)
+    assert isinstance(outcome, Failed)
+    assert isinstance(outcome.error, UploadRefused)
+    assert outcome.error.code == "invalid_arguments"
+
+
+async def test_a_status_that_cannot_be_opened_is_said_and_nothing_is_made(
+    core: Core, gateway: GatewayStandIn
+) -> None:
+    core.publisher.refuse_status = True
+    job = a_job()
+    await core.admit(job)
+    await eventually(lambda: core.publisher.not_started_jobs == [job.id])
+    entry = await core.journal.get(job.id)
+    assert entry is not None
+    assert entry.state == "failed"
+    assert not gateway.requests
+
+
+async def test_queued_jobs_are_cancelled_and_running_ones_finish(
+    core: Core, gateway: GatewayStandIn
+) -> None:
+    gateway.latency = 0.5
+    first, second, third = (a_job(f"cat {n}") for n in range(3))
+    for job in (first, second, third):
+        await core.admit(job)
+    await eventually(lambda: len(gateway.requests) == 2)
+    assert await core.runner.cancel_queued("U1") == 1
+    assert isinstance(await core.outcome(third), Cancelled)
+    assert isinstance(await core.outcome(first), Delivered)
+    assert isinstance(await core.outcome(second), Delivered)
+
+
+async def test_shutdown_pauses_waiting_jobs_and_keeps_them_queued(
+    core: Core, gateway: GatewayStandIn
+) -> None:
+    gateway.latency = 0.5
+    jobs = [a_job(f"dog {n}") for n in range(3)]
+    for job in jobs:
+        await core.admit(job)
+    await eventually(lambda: len(gateway.requests) == 2)
+    await core.runner.close(grace=2.0)
+    assert isinstance(await core.outcome(jobs[2]), Paused)
+    entry = await core.journal.get(jobs[2].id)
+    assert entry is not None
+    assert entry.state == "queued"
+
+
+async def test_recovery_resumes_young_jobs_and_reports_old_ones(
+    make_client: Callable[..., GenerationClient], tmp_path: Path
+) -> None:
+    journal = await Journal.open(tmp_path / "journal.db")
+    publisher = RecordingPublisher()
+    young = a_job("young")
+    old = a_job("old", created_at=1.0)
+    for job in (young, old):
+        await journal.admit(job, [job.key], Limits())
+    runner = JobRunner(make_client(), publisher, journal, workers=1, resume_within=600)
+    runner.start()
+    try:
+        assert await runner.recover() == 1
+        await eventually(lambda: len(publisher.outcomes) == 2)
+        outcomes = {job_id: outcome for job_id, _, outcome in publisher.outcomes}
+        reported = outcomes[old.id]
+        assert isinstance(reported, Interrupted)
+        assert reported.age > 600
+        assert isinstance(outcomes[young.id], Delivered)
+    finally:
+        await runner.close(grace=1.0)
+        await journal.close()
+
+
+def test_the_job_core_builds_no_user_text_and_knows_no_slack() -> None:
+    """The job core hands data to the publisher: no module of it imports the text catalog."""
+    root = Path(__file__).resolve().parent.parent / "bot" / "jobs"
+    for module in root.glob("*.py"):
+        source = module.read_text()
+        assert "bot.text" not in source, module.name
+        assert "bot.slack" not in source, module.name
