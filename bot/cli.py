@@ -64,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings.slack_app_token,
             settings.slack_signing_secret,
         ],
+        json_lines=settings.log_format == "json",
     )
     command = args.command
     if command is None:

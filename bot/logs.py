@@ -7,6 +7,8 @@ values and the literal secrets, in messages and in tracebacks alike.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
 import re
 import sys
@@ -43,11 +45,39 @@ class SecretRedactor(logging.Filter):
         return True
 
 
-def setup_logging(level: str, secrets: Iterable[str | None] = ()) -> SecretRedactor:
+_FIELD = re.compile(r"(?<![\w=])([a-z_]+)=(\S+)")
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per record, for log shippers: time, level, logger and message,
+    plus every ``key=value`` field of the message as its own key (``job``, ``state``…)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        line: dict[str, object] = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": message,
+        }
+        for key, value in _FIELD.findall(message):
+            line.setdefault(key, value)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line["exception"] = record.exc_text
+        return json.dumps(line, ensure_ascii=False)
+
+
+def setup_logging(
+    level: str, secrets: Iterable[str | None] = (), *, json_lines: bool = False
+) -> SecretRedactor:
     """One stderr handler on the root logger, guarded by a :class:`SecretRedactor`."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
+        JsonLines()
+        if json_lines
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
     )
     redactor = SecretRedactor(secrets)
     handler.addFilter(redactor)

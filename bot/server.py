@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackClientError
 
 from bot.generation.factory import open_generation_client
 from bot.jobs import JobRunner, Journal, Limits
+from bot.metrics import Metrics
 from bot.settings import Settings, SettingsError
 from bot.slack.app import EVENTS_PATH, build_bolt_app, build_web_app
 from bot.slack.client import create_web_client
@@ -72,7 +73,8 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
         aiohttp.ClientSession(connector=connector) as session,
         open_generation_client(settings) as generator,
     ):
-        client = create_web_client(settings, session)
+        metrics = Metrics()
+        client = create_web_client(settings, session, metrics)
         try:
             identity = await client.auth_test()
         except SlackClientError as exc:
@@ -89,6 +91,7 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
             journal,
             workers=settings.concurrency,
             resume_within=settings.resume_within,
+            metrics=metrics,
         )
         bolt = build_bolt_app(settings, client, identity)
         intake = Intake(
@@ -98,6 +101,7 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
             limits=Limits.from_settings(settings),
             max_images=settings.max_images,
             max_prompt=settings.max_prompt,
+            metrics=metrics,
         )
         register_listeners(bolt, intake)
         await journal.prune_deliveries()
@@ -114,13 +118,13 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
             async def health() -> bool:
                 return await handler.client.is_connected()
 
-            web_app = build_web_app(None, health)
+            web_app = build_web_app(None, health, metrics)
         else:
 
             async def health() -> bool:
                 return runner.accepting
 
-            web_app = build_web_app(bolt, health)
+            web_app = build_web_app(bolt, health, metrics)
 
         web_runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=5)
         await web_runner.setup()

@@ -17,6 +17,7 @@ ENDPOINTS = {
     "office": "https://genai-sg-og.tiktok-row.org/gpt/openapi/online/multimodal/crawl",
 }
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
 
 T = TypeVar("T")
 
@@ -56,6 +57,7 @@ class Settings:
     host: str | None = None  # None: 0.0.0.0 for serve, 127.0.0.1 for the sandbox
     port: int = 3000
     log_level: str | None = None  # None: INFO when serving, ERROR for one-off generate
+    log_format: str = "text"  # or "json": one object per line, for log shippers
 
     @property
     def endpoint(self) -> str:
@@ -124,6 +126,7 @@ class Settings:
             host=env.text("HOST"),
             port=env.number("PORT", int, cls.port, minimum=0, maximum=65535),
             log_level=env.optional_choice("LOG_LEVEL", LOG_LEVELS, fold=str.upper),
+            log_format=env.choice("LOG_FORMAT", LOG_FORMATS, cls.log_format),
         )
 
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from bot.generation import GenerationClient, GenerationError, ImageRequest
 from bot.logs import SecretRedactor, setup_logging
 from bot.standins.gateway import GatewayStandIn
+from bot.standins.slack import SlackStandIn
+from bot.standins.slack_sender import slash_command
 from tests.conftest import TEST_KEY
+from tests.harness import BOT_TOKEN, eventually, running_bot
 
 
 @pytest.fixture
@@ -65,3 +70,23 @@ async def test_no_key_in_debug_logs_of_real_calls(
     assert "ak=[redacted]" in logs
     assert "Traceback" in logs
     assert TEST_KEY not in logs
+
+
+async def test_json_logs_parse_line_by_line_with_the_same_fields_and_no_secret(
+    gateway: GatewayStandIn, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    async with running_bot(gateway, slack, tmp_path, LOG_FORMAT="json", LOG_LEVEL="DEBUG") as bot:
+        fields = slash_command(
+            "a cat", user="U0ALICE", channel="C0GENERAL", response_url=slack.response_url("r1")
+        )
+        await bot.sender.command(fields)
+        await eventually(lambda: "delivered" in bot.logs())
+        lines = [json.loads(line) for line in bot.logs().splitlines() if line.strip()]
+    assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
+    delivered = [line for line in lines if line.get("state") == "delivered"]
+    assert len(delivered) == 1
+    assert delivered[0]["job"]
+    assert delivered[0]["user"] == "U0ALICE"
+    assert delivered[0]["logids"].startswith("nanobanana_")
+    assert TEST_KEY not in bot.logs()
+    assert BOT_TOKEN not in bot.logs()

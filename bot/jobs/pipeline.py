@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from bot.generation import (
     BadRequest,
+    Declined,
     Generation,
     GenerationError,
     ImageRequest,
@@ -38,6 +39,7 @@ from bot.jobs.outcomes import (
     UploadRefused,
 )
 from bot.jobs.publisher import Publisher, PublishError, StatusView
+from bot.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +100,9 @@ class JobPipeline:
         ahead: Ahead,
         *,
         tick_seconds: float,
+        metrics: Metrics,
     ) -> None:
+        self._metrics = metrics
         self._publisher = publisher
         self._journal = journal
         self._queue = queue
@@ -158,6 +162,7 @@ class JobPipeline:
         generations = [r for r in results if isinstance(r, Generation)]
         failures = tuple(r for r in results if isinstance(r, GenerationError))
         for failure in failures:
+            self._metrics.image_failed(failure, declined=isinstance(failure, Declined))
             log_event(job, "image_failed", error=type(failure).__name__, logid=failure.logid)
             if isinstance(failure, (KeyRejected, BadRequest)):
                 logger.error(
@@ -214,6 +219,7 @@ class JobPipeline:
             logids=progress.logids,
             file_ids=file_ids,
         )
+        self._metrics.delivered(job.options.size, delivered.images)
         return delivered
 
     async def _origin(self, job: Job) -> StatusRef | None:

@@ -30,6 +30,7 @@ from bot.jobs.outcomes import (
 )
 from bot.jobs.pipeline import CancelledUnit, JobPipeline, Progress, ShuttingDown, log_event
 from bot.jobs.publisher import Publisher, PublishError, StatusView
+from bot.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,9 @@ class JobRunner:
         workers: int,
         resume_within: float = 1800.0,
         tick_seconds: float = 5.0,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics or Metrics()
         self._generator = generator
         self._publisher = publisher
         self._journal = journal
@@ -63,13 +66,21 @@ class JobRunner:
         self._resume_within = resume_within
         self._queue: FairQueue[ImageRequest] = FairQueue()
         self._pipeline = JobPipeline(
-            publisher, journal, self._queue, self._ahead, tick_seconds=tick_seconds
+            publisher,
+            journal,
+            self._queue,
+            self._ahead,
+            tick_seconds=tick_seconds,
+            metrics=self._metrics,
         )
         self._jobs: dict[str, tuple[Job, list[Unit[ImageRequest]], Progress]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._workers: set[asyncio.Task[None]] = set()
         self._in_flight = 0  # units being generated right now
         self.accepting = True
+        self._metrics.watch_queue(
+            lambda: len(self._queue), lambda: self._in_flight, self._oldest_waiting_since
+        )
 
     @property
     def active(self) -> int:
@@ -85,6 +96,11 @@ class JobRunner:
         task = asyncio.create_task(self._run(job, ref), name=f"job-{job.id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _oldest_waiting_since(self) -> float | None:
+        """When the oldest job still waiting for its first gateway call was asked for."""
+        waiting = [job.created_at for job, _, p in self._jobs.values() if p.state == "queued"]
+        return min(waiting, default=None)
 
     def _ahead(self, job_id: str) -> int | None:
         index = self._queue.ahead_of(job_id)
@@ -171,9 +187,17 @@ class JobRunner:
             progress.state = "running"
             await self._journal.update(unit.job_id, "running")
         self._in_flight += 1
+        started, attempts = time.monotonic(), 0
+
+        def attempt(logid: str) -> None:
+            nonlocal attempts
+            attempts += 1
+            progress.attempt(logid)
+
         try:
-            generation = await self._generator.generate(unit.payload, on_attempt=progress.attempt)
+            generation = await self._generator.generate(unit.payload, on_attempt=attempt)
         except GenerationError as exc:
+            self._observe_call(started, attempts)
             unit.result.set_exception(exc)
         except asyncio.CancelledError:
             unit.result.set_exception(ShuttingDown())
@@ -182,9 +206,15 @@ class JobRunner:
             logger.exception("job=%s unit failed unexpectedly", unit.job_id)
             unit.result.set_exception(exc)
         else:
+            self._observe_call(started, attempts)
             unit.result.set_result(generation)
         finally:
             self._in_flight -= 1
+
+    def _observe_call(self, started: float, attempts: int) -> None:
+        """One image's gateway time and calls, whatever the answer."""
+        self._metrics.gateway_seconds.observe(time.monotonic() - started)
+        self._metrics.attempts.observe(attempts)
 
     # ---- one job -----------------------------------------------------------------------------
     async def _run(self, job: Job, existing: StatusRef | None) -> None:

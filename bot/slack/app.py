@@ -18,6 +18,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from bot.metrics import CONTENT_TYPE, Metrics
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -71,8 +72,11 @@ def _bolt_request(raw: str, query: str, headers: dict[str, str]) -> AsyncBoltReq
     return request
 
 
-def build_web_app(bolt: AsyncApp | None, health: HealthCheck) -> web.Application:
-    """``POST /slack/events`` (HTTP mode; ``bolt`` None in Socket Mode) and ``GET /healthz``."""
+def build_web_app(
+    bolt: AsyncApp | None, health: HealthCheck, metrics: Metrics | None = None
+) -> web.Application:
+    """``POST /slack/events`` (HTTP mode; ``bolt`` None in Socket Mode), ``GET /healthz``
+    and ``GET /metrics`` (Prometheus)."""
     app = web.Application(client_max_size=1024**2)
 
     async def healthz(_: web.Request) -> web.Response:
@@ -80,6 +84,15 @@ def build_web_app(bolt: AsyncApp | None, health: HealthCheck) -> web.Application
         return web.json_response({"ok": ok}, status=200 if ok else 503)
 
     app.router.add_get("/healthz", healthz)
+    if metrics is not None:
+        exposition = metrics
+
+        async def scrape(_: web.Request) -> web.Response:
+            response = web.Response(body=exposition.exposition())
+            response.headers["Content-Type"] = CONTENT_TYPE
+            return response
+
+        app.router.add_get("/metrics", scrape)
     if bolt is not None:
 
         async def events(request: web.Request) -> web.Response:

@@ -1,12 +1,15 @@
 """The Slack Web API client: one per process, on a shared aiohttp session,
-retrying connection errors, 429s (honouring Retry-After, in line) and 5xx."""
+retrying connection errors, 429s (honouring Retry-After, in line) and 5xx,
+and counting every call Slack refuses (by method and error code)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -16,7 +19,9 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from bot.metrics import Metrics
 from bot.settings import Settings
 
 RATE_LIMIT_RETRIES = 12
@@ -31,8 +36,9 @@ class LineUpRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
     waits for its own slot and goes through on its first retry.
     """
 
-    def __init__(self, max_retry_count: int, spacing: float = 1.0) -> None:
+    def __init__(self, max_retry_count: int, metrics: Metrics, spacing: float = 1.0) -> None:
         super().__init__(max_retry_count=max_retry_count)
+        self._metrics = metrics
         self._spacing = spacing
         self._next_slot: dict[str, float] = {}  # method → when its next retry may go
 
@@ -49,6 +55,7 @@ class LineUpRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
         state.next_attempt_requested = True
         now = time.monotonic()
         method = request.url.rstrip("/").rsplit("/", 1)[-1]
+        self._metrics.rate_limit_waits.labels(method).inc()
         slot = max(now + _retry_after(response), self._next_slot.get(method, 0.0) + self._spacing)
         self._next_slot[method] = slot
         await asyncio.sleep(slot - now)
@@ -65,15 +72,37 @@ def _retry_after(response: HttpResponse) -> float:
     return 1.0
 
 
-def create_web_client(settings: Settings, session: aiohttp.ClientSession) -> AsyncWebClient:
-    return AsyncWebClient(
+class CountingWebClient(AsyncWebClient):
+    """Every Web API call goes through ``api_call``: the one place to count refusals."""
+
+    def __init__(self, *args: Any, metrics: Metrics, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._metrics = metrics
+
+    async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
+        try:
+            return await super().api_call(api_method, **kwargs)
+        except SlackApiError as exc:
+            code = str(exc.response.get("error", "")) or f"http_{exc.response.status_code}"
+            self._metrics.slack_error(api_method, code)
+            raise
+        except SlackClientError:
+            self._metrics.slack_error(api_method, "unreachable")
+            raise
+
+
+def create_web_client(
+    settings: Settings, session: aiohttp.ClientSession, metrics: Metrics
+) -> AsyncWebClient:
+    return CountingWebClient(
+        metrics=metrics,
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         session=session,
         timeout=120,  # uploads of 2K images are megabytes
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            LineUpRateLimitRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+            LineUpRateLimitRetryHandler(max_retry_count=RATE_LIMIT_RETRIES, metrics=metrics),
             AsyncServerErrorRetryHandler(max_retry_count=2),
         ],
     )

@@ -55,7 +55,7 @@ class ConversationListeners:
         # The event id catches Slack's retries; channel+ts catches one message
         # arriving as two events. Remembered in the journal, across restarts.
         keys = [f"event:{event_id}" if event_id else "", f"message:{channel}:{ts}"]
-        if not await self._intake.first_delivery(keys):
+        if not await self._intake.first_delivery(keys, source):
             logger.info("duplicate delivery ignored event_id=%s", event_id)
             return
         raw = str(event.get("text") or "")

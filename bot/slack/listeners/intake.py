@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.jobs import Admission, Entry, Job, JobRunner, Journal, Limits, Source
+from bot.metrics import Metrics
 from bot.options import ParsedRequest, UsageError, parse_request
 from bot.slack import mrkdwn, views
 from bot.slack.payloads import channel_id, clicking_user
@@ -31,6 +32,7 @@ class Admitted:
 
 
 Answer = Callable[[Admitted], Awaitable[None]]
+_GATE_TEXT = {"channel": "channel_not_allowed", "shutting_down": "shutting_down"}
 
 
 class Intake:
@@ -43,7 +45,9 @@ class Intake:
         limits: Limits,
         max_images: int,
         max_prompt: int,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics or Metrics()
         self._runner = runner
         self._writer = writer
         self._journal = journal
@@ -67,10 +71,14 @@ class Intake:
 
     def gate(self, channel: str) -> str | None:
         """Why nothing can be made here and now, if so."""
+        reason = self._closed_because(channel)
+        return say(_GATE_TEXT[reason]) if reason else None
+
+    def _closed_because(self, channel: str) -> str | None:
         if not self._limits.allows_channel(channel):
-            return say("channel_not_allowed")
+            return "channel"
         if not self._runner.accepting:
-            return say("shutting_down")
+            return "shutting_down"
         return None
 
     def parse(self, text: str, usage_name: str) -> tuple[ParsedRequest | None, str | None]:
@@ -88,10 +96,12 @@ class Intake:
         ``first`` (a slash command's ack) is called with an accepted admission before
         the job starts, so the answer goes out ahead of the job's own Slack calls.
         """
-        refusal = self.gate(job.channel)
-        if refusal:
-            return Admitted(False, refusal)
+        closed = self._closed_because(job.channel)
+        if closed:
+            self._count(job, f"refused_{closed}")
+            return Admitted(False, say(_GATE_TEXT[closed]))
         decision = await self._journal.admit(job, keys, self._limits)
+        self._count(job, decision.admission.value)
         if decision.admission is Admission.DUPLICATE:
             logger.info("duplicate delivery ignored key=%s", job.key)
             return Admitted(False)
@@ -119,9 +129,17 @@ class Intake:
         self._runner.submit(job)
         return admitted
 
-    async def first_delivery(self, keys: list[str]) -> bool:
+    def _count(self, job: Job, outcome: str) -> None:
+        if outcome not in ("accepted", "duplicate") and not outcome.startswith("refused_"):
+            outcome = f"refused_{outcome}"
+        self._metrics.requests.labels(job.source, outcome).inc()
+
+    async def first_delivery(self, keys: list[str], surface: Source) -> bool:
         """False for a delivery seen before (Slack's retries, one message as two events)."""
-        return await self._journal.remember(keys)
+        if await self._journal.remember(keys):
+            return True
+        self._metrics.requests.labels(surface, "duplicate").inc()
+        return False
 
     # ---- what listeners read ------------------------------------------------------------------
     async def earlier(self, job_id: str) -> Entry | None:
