@@ -148,6 +148,7 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
         if socket is not None:
             await socket.close_async()  # type: ignore[no-untyped-call]
         await runner.close(settings.shutdown_grace)
+        await intake.drain(grace=5.0)
         await web_runner.cleanup()
     logger.info("stopped")
     return 0

@@ -141,3 +141,12 @@ def test_counts_and_the_price_before_generating() -> None:
     assert mrkdwn.quota_note(job(), used_today=1, quota=None) == "(≈ $0.10)"
     assert "1 image ahead" in mrkdwn.status_text(job(), "queued", 0, ahead=1)
     assert "2 images ahead" in mrkdwn.status_text(job(), "queued", 0, ahead=2)
+
+
+def test_an_interruption_says_its_true_age() -> None:
+    from bot.jobs.outcomes import Interrupted
+    from bot.slack.publisher import outcome_text
+
+    assert "3 seconds ago" in outcome_text(job(), Interrupted(3.2))
+    assert "1 minute ago" in outcome_text(job(), Interrupted(65))
+    assert "12 minutes ago" in outcome_text(job(), Interrupted(12 * 60 + 5))

@@ -44,7 +44,10 @@ def build_bolt_app(
         client=client,
         signing_secret=settings.slack_signing_secret or "",
         logger=bolt_logger,
-        process_before_response=False,
+        # Slack hears 200 only once the listener is done, so every acknowledged
+        # request is journaled first (a crash after the 200 loses nothing); the
+        # listeners only parse and journal, and leave the slow work to the runner.
+        process_before_response=True,
     )
     # Bolt calls auth.test on the first request and caches it; a burst arriving
     # at a fresh process would make every request of it call auth.test. Hand it

@@ -26,7 +26,7 @@ from bot.slack import mrkdwn, views
 from bot.slack.downloads import FileFetcher
 from bot.slack.status import StatusLines
 from bot.slack.writer import UNREACHABLE, DeliveryError, SlackWriter
-from bot.text import say
+from bot.text import count, say
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +59,9 @@ def outcome_text(job: Job, outcome: Interrupted | Cancelled | Paused) -> str:
     retry = mrkdwn.retry_command(job)
     if outcome.during_upload:
         return say("status.interrupted_upload", request=request, retry=retry)
-    minutes = max(1, round(outcome.age / 60))
-    return say("status.interrupted", minutes=minutes, request=request, retry=retry)
+    seconds = max(1, round(outcome.age))
+    ago = count("ago.seconds", seconds) if seconds < 60 else count("ago.minutes", seconds // 60)
+    return say("status.interrupted", ago=ago, request=request, retry=retry)
 
 
 class SlackPublisher:

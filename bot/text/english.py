@@ -15,6 +15,8 @@ Entry = str | dict[str, str]
 MESSAGES: dict[str, Entry] = {
     # ---- counts -------------------------------------------------------------------------
     "count.image": {"one": "{count} image", "other": "{count} images"},
+    "ago.seconds": {"one": "{count} second ago", "other": "{count} seconds ago"},
+    "ago.minutes": {"one": "{count} minute ago", "other": "{count} minutes ago"},
     "count.queued_request": {"one": "{count} queued request", "other": "{count} queued requests"},
     # ---- short answers --------------------------------------------------------------------
     "moved_to_dm": (
@@ -78,7 +80,7 @@ MESSAGES: dict[str, Entry] = {
     ),
     "status.cancelled": "🚫 Cancelled — {request}",
     "status.interrupted": (
-        "⚠️ Your request was interrupted by a restart {minutes} min ago and was not finished: "
+        "⚠️ Your request was interrupted by a restart {ago} and was not finished: "
         "{request}\nTo try again, send: `{retry}`"
     ),
     "status.interrupted_upload": (

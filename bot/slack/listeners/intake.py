@@ -1,12 +1,19 @@
 """What every listener shares: the words that are not prompts, parsing, the one
 admission path (gate → journal → run, or a refusal), and short answers to the
 person who asked. Listeners use these narrow operations, never the journal,
-the runner or the writer behind them."""
+the runner or the writer behind them.
+
+Slack hears a listener's 200 only when it returns (so what it journals is
+durable first); the Slack calls that answer a person — notes, deletions, the
+Home tab — therefore run as background tasks this intake owns, never in the
+way of the 200.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +55,7 @@ class Intake:
         metrics: Metrics | None = None,
     ) -> None:
         self._metrics = metrics or Metrics()
+        self._background: set[asyncio.Task[None]] = set()
         self._runner = runner
         self._writer = writer
         self._journal = journal
@@ -169,14 +177,27 @@ class Intake:
         )
 
     # ---- what listeners do ----------------------------------------------------------------------
+    def _later(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` after the listener has returned (and Slack has its 200)."""
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def drain(self, grace: float) -> None:
+        """At shutdown: let the answers still being sent finish, for at most ``grace`` s."""
+        if self._background:
+            _, late = await asyncio.wait(set(self._background), timeout=grace)
+            for task in late:
+                task.cancel()
+
     async def delete(self, entry: Entry, user: str) -> str | None:
         """Remove a result (files and card) for its requester or an admin; else say why not."""
         if user != entry.job.user and not self._limits.is_admin(user):
             return say("delete_denied")
-        channel = entry.status_channel or entry.job.channel
-        await self._writer.delete_result(channel, entry.status_ts, entry.file_ids)
         await self._journal.mark_deleted(entry.job.id)
         logger.info("job=%s deleted by=%s", entry.job.id, user)
+        channel = entry.status_channel or entry.job.channel
+        self._later(self._writer.delete_result(channel, entry.status_ts, entry.file_ids))
         return None
 
     async def open_modal(self, body: dict[str, Any], view: views.Block) -> None:
@@ -186,7 +207,7 @@ class Intake:
 
     async def show_home(self, user: str) -> None:
         view = views.home_view(await self.usage_report(user), await self.history(user))
-        await self._writer.publish_home(user, view)
+        self._later(self._writer.publish_home(user, view))
 
     async def notice(
         self,
@@ -197,6 +218,11 @@ class Intake:
         thread: str | None = None,
     ) -> None:
         """An ephemeral word to whoever clicked: through response_url when there is one."""
+        self._later(self._notice(body, text, channel, thread))
+
+    async def _notice(
+        self, body: dict[str, Any], text: str, channel: str | None, thread: str | None
+    ) -> None:
         response_url = body.get("response_url")
         if response_url:
             try:
@@ -211,6 +237,6 @@ class Intake:
     async def tell(self, source: Source, channel: str, user: str, thread: str, text: str) -> None:
         """A word after a message: in the thread in DMs, ephemeral in channels."""
         if source == "dm":
-            await self._writer.reply(channel, thread, text)
+            self._later(self._writer.reply(channel, thread, text))
         else:
-            await self._writer.whisper(channel, user, thread, text)
+            self._later(self._writer.whisper(channel, user, thread, text))
