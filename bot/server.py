@@ -18,7 +18,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackClientError
 
 from bot.generation.factory import open_generation_client
-from bot.jobs import JobRunner, Journal, Limits
+from bot.jobs import JobRunner, Journal, Limits, StoreError
 from bot.metrics import Metrics
 from bot.settings import Settings, SettingsError
 from bot.slack.app import EVENTS_PATH, build_bolt_app, build_web_app
@@ -58,7 +58,11 @@ def run_until_signalled(main: Callable[[asyncio.Event], Awaitable[int]]) -> int:
 
 async def serve(settings: Settings, stop: asyncio.Event) -> int:
     """Run the bot until ``stop`` is set, then drain and close everything."""
-    journal = await Journal.open(settings.db_path)
+    try:
+        journal = await Journal.open(settings.database)
+    except StoreError as exc:
+        print(f"banana-bot serve: {exc}", file=sys.stderr)
+        return 1
     try:
         return await _serve_with(settings, stop, journal)
     finally:

@@ -7,10 +7,12 @@ with one line naming the variable and what it accepts.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import SplitResult, urlsplit
 
 ENDPOINTS = {
     "production": "https://gpt-i18n.byteintl.net/gpt/openapi/online/multimodal/crawl",
@@ -20,10 +22,26 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
 
 T = TypeVar("T")
+_PASSWORD_PARAMETER = re.compile(r"(?i)\b(password=)[^&]*")
 
 
 class SettingsError(ValueError):
     """A setting is missing or invalid; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class PostgresURL:
+    """A ``postgresql://`` URL for the shared journal; its password stays out of
+    ``repr`` and of every message, which show :attr:`redacted` instead."""
+
+    url: str = field(repr=False)
+
+    @property
+    def redacted(self) -> str:
+        return _redact_password(urlsplit(self.url))
+
+    def __repr__(self) -> str:
+        return f"PostgresURL({self.redacted!r})"
 
 
 @dataclass(frozen=True)
@@ -53,7 +71,8 @@ class Settings:
     admins: frozenset[str] = frozenset()
     allowed_channels: frozenset[str] = frozenset()
     max_prompt: int = 4000
-    db_path: Path = Path("data/banana.db")
+    # A SQLite file (one process) or a PostgreSQL server (shared): BANANA_DB.
+    database: Path | PostgresURL = Path("data/banana.db")
     host: str | None = None  # None: 0.0.0.0 for serve, 127.0.0.1 for the sandbox
     port: int = 3000
     log_level: str | None = None  # None: INFO when serving, ERROR for one-off generate
@@ -122,7 +141,7 @@ class Settings:
             admins=env.ids("BANANA_ADMINS"),
             allowed_channels=env.ids("BANANA_ALLOWED_CHANNELS"),
             max_prompt=env.number("BANANA_MAX_PROMPT", int, cls.max_prompt, minimum=1),
-            db_path=Path(env.text("BANANA_DB") or cls.db_path),
+            database=env.database("BANANA_DB", cls.database),
             host=env.text("HOST"),
             port=env.number("PORT", int, cls.port, minimum=0, maximum=65535),
             log_level=env.optional_choice("LOG_LEVEL", LOG_LEVELS, fold=str.upper),
@@ -156,6 +175,23 @@ class _Reader:
         if value is not None and not value.startswith(("http://", "https://")):
             raise SettingsError(f"{name} must be an http:// or https:// URL (got {value!r})")
         return value
+
+    def database(self, name: str, default: Path | PostgresURL) -> Path | PostgresURL:
+        """A file path (SQLite) or a ``postgresql://`` URL; other URLs are refused."""
+        value = self.text(name)
+        if value is None:
+            return default
+        if "://" not in value:
+            return Path(value)
+        parts = urlsplit(value)
+        if parts.scheme not in ("postgresql", "postgres"):
+            shown = _redact_password(parts)
+            raise SettingsError(
+                f"{name} must be a file path or a postgresql:// URL (got {shown!r})"
+            )
+        # The rest (hosts, ports, parameters) is checked by libpq's own parser
+        # when the journal opens, which fails start-up naming this variable too.
+        return PostgresURL(value)
 
     def choice(
         self,
@@ -198,3 +234,12 @@ class _Reader:
         if number < minimum or (maximum is not None and number > maximum):
             raise SettingsError(f"{name} must be {noun}{bounds} (got {value!r})")
         return parsed
+
+
+def _redact_password(parts: SplitResult) -> str:
+    """The URL with any password (in the user part or as a parameter) shown as ***."""
+    query = _PASSWORD_PARAMETER.sub(r"\1***", parts.query)
+    credentials, _, host = parts.netloc.rpartition("@")
+    user, colon, _password = credentials.partition(":")
+    netloc = f"{user}:***@{host}" if colon else parts.netloc
+    return parts._replace(netloc=netloc, query=query).geturl()

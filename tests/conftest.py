@@ -3,7 +3,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,11 +12,50 @@ import httpx
 import pytest
 
 from bot.generation import GenerationClient, Pacer, RetryPolicy
+from bot.settings import PostgresURL
 from bot.standins.gateway import GatewayStandIn
 from bot.standins.slack import SlackStandIn
+from tests.postgres_server import PostgresServer, find_binaries, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_KEY = "test-gateway-key-5f2a9c"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One private PostgreSQL for the whole run (see tests/postgres_server.py).
+
+    Without PostgreSQL installed a local run skips what needs it, loudly; under CI
+    (``CI=true``) that is a failure, so the PostgreSQL store is never untested there.
+    """
+    from tests.harness import free_port
+
+    binaries = find_binaries()
+    if binaries is None:
+        reason = (
+            "POSTGRESQL IS NOT INSTALLED: THE POSTGRESQL STORE WAS NOT TESTED. Install "
+            "Debian's postgresql package (initdb not found on PATH or in /usr/lib/postgresql)"
+        )
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    server = start_server(binaries, free_port())
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """The URL of a fresh, empty database on the private server."""
+    return postgres_server.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def journal_target(request: pytest.FixtureRequest, tmp_path: Path) -> Path | PostgresURL:
+    """Where a journal lives, once per store: the same tests run against both."""
+    if request.param == "sqlite":
+        return tmp_path / "nested" / "banana.db"
+    return PostgresURL(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture

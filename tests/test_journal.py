@@ -10,11 +10,12 @@ import pytest
 from bot.jobs import Admission, Job, Journal, Limits
 from bot.jobs.limits import day_start
 from bot.options import ImageOptions
+from bot.settings import PostgresURL
 
 
 @pytest.fixture
-async def journal(tmp_path: Path) -> AsyncIterator[Journal]:
-    opened = await Journal.open(tmp_path / "nested" / "banana.db")
+async def journal(journal_target: Path | PostgresURL) -> AsyncIterator[Journal]:
+    opened = await Journal.open(journal_target)
     yield opened
     await opened.close()
 

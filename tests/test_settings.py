@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import ENDPOINTS, Settings, SettingsError
+from bot.settings import ENDPOINTS, PostgresURL, Settings, SettingsError
 
 
 def test_defaults_follow_the_contract() -> None:
@@ -11,7 +11,7 @@ def test_defaults_follow_the_contract() -> None:
     assert settings.model == "nano-banana2"
     assert (settings.concurrency, settings.min_interval, settings.port) == (4, 1.0, 3000)
     assert settings.slack_api_url == "https://slack.com/api/"
-    assert settings.db_path == Path("data/banana.db")
+    assert settings.database == Path("data/banana.db")
     assert not settings.slack_configured
 
 
@@ -31,6 +31,7 @@ def test_network_and_url_override() -> None:
         ("BANANA_MIN_INTERVAL", "-1", "BANANA_MIN_INTERVAL must be a number ≥ 0"),
         ("BANANA_API_URL", "ftp://x", "BANANA_API_URL must be an http:// or https:// URL"),
         ("LOG_LEVEL", "loud", "LOG_LEVEL must be one of DEBUG"),
+        ("BANANA_DB", "mysql://db/banana", "BANANA_DB must be a file path or a postgresql:// URL"),
     ],
 )
 def test_invalid_values_name_the_variable(name: str, value: str, expected: str) -> None:
@@ -60,3 +61,20 @@ def test_missing_secrets_are_named() -> None:
         settings.require_slack()
     socket = Settings.from_env({"SLACK_BOT_TOKEN": "a", "SLACK_APP_TOKEN": "b"})
     socket.require_slack()
+
+
+def test_banana_db_is_a_sqlite_file_or_a_postgresql_url() -> None:
+    assert Settings.from_env({"BANANA_DB": "/srv/banana.db"}).database == Path("/srv/banana.db")
+    for url in ("postgresql://bot@db:5432/banana", "postgres://db/banana?sslmode=require"):
+        assert Settings.from_env({"BANANA_DB": url}).database == PostgresURL(url)
+
+
+def test_the_database_password_stays_out_of_repr_and_errors() -> None:
+    settings = Settings.from_env({"BANANA_DB": "postgresql://bot:pw-secret-3@db/banana"})
+    assert "pw-secret-3" not in repr(settings)
+    assert "postgresql://bot:***@db/banana" in repr(settings)
+    query = Settings.from_env({"BANANA_DB": "postgresql://db/b?password=pw-secret-4&x=1"})
+    assert "pw-secret-4" not in repr(query)
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"BANANA_DB": "mysql://bot:pw-secret-5@db/banana"})
+    assert "pw-secret-5" not in str(caught.value)

@@ -6,7 +6,7 @@ an :mod:`~bot.jobs.outcomes` value.
 """
 
 from bot.jobs.job import Job, Source, StatusRef
-from bot.jobs.journal import Admission, Entry, Journal, Usage
+from bot.jobs.journal import Admission, Entry, Journal, StoreError, Usage
 from bot.jobs.limits import Limits
 from bot.jobs.publisher import InputFile, Publisher, PublishError, StatusView
 from bot.jobs.runner import JobRunner
@@ -24,5 +24,6 @@ __all__ = [
     "Source",
     "StatusRef",
     "StatusView",
+    "StoreError",
     "Usage",
 ]

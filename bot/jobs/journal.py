@@ -1,11 +1,15 @@
-"""The job journal: every accepted request, in SQLite, before it is acknowledged.
+"""The job journal: every accepted request, stored before it is acknowledged.
 
 Keys every delivery Slack makes (``event_id``, ``trigger_id``, channel+ts) so
 one request never costs two generations, even across a restart; records each
 job's state, attempts, logids, images and estimated cost; answers the
-questions limits and ``/banana usage`` ask. SQLite runs on one thread of its
-own (WAL mode), so the event loop never blocks on it; each operation is one
-hop to that thread, so an admission under a burst costs a fraction of a ms.
+questions limits and ``/banana usage`` ask.
+
+Two stores implement it (``BANANA_DB``): SQLite, the embedded default, for one
+process (``bot/jobs/store/sqlite.py``), and PostgreSQL, which replicas share
+(``bot/jobs/store/postgres.py``). Each keeps admission, dedupe and version
+numbering atomic in its own way; the policy (what refuses a request, which
+columns may change, how a row reads back) lives here, once.
 
 Guarantees (see README): generation is at-least-once per job (a crash while
 generating regenerates on restart), delivery is at-most-once (a job caught
@@ -14,68 +18,45 @@ mid-upload is never uploaded again; its requester is told instead).
 
 from __future__ import annotations
 
-import asyncio
+import abc
 import enum
-import functools
-import sqlite3
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Protocol
 
 from bot.generation.model import estimated_cost
 from bot.jobs.job import ACTIVE_STATES, Job, State
-from bot.jobs.limits import Limits, day_start, month_start
+from bot.jobs.limits import Limits
 from bot.options import ImageOptions
+from bot.settings import PostgresURL
 
-T = TypeVar("T")
+# What ``update`` may set: names are put into SQL, so only these pass.
+UPDATABLE_COLUMNS = frozenset(
+    {
+        "state",
+        "attempts",
+        "logids",
+        "images",
+        "cost",
+        "status_channel",
+        "status_ts",
+        "result_thread",
+        "error",
+        "file_ids",
+        "version",
+        "deleted",
+        "updated_at",
+        "finished_at",
+    }
+)
+ACTIVE_SQL = "(" + ", ".join(f"'{s}'" for s in ACTIVE_STATES) + ")"
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS deliveries (
-    key TEXT PRIMARY KEY,
-    seen_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY,
-    delivery_key TEXT NOT NULL,
-    state TEXT NOT NULL,
-    source TEXT NOT NULL,
-    user_id TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    reply_thread TEXT,
-    request_ts TEXT,
-    response_url TEXT,
-    prompt TEXT NOT NULL,
-    aspect_ratio TEXT NOT NULL,
-    size TEXT NOT NULL,
-    count INTEGER NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    logids TEXT NOT NULL DEFAULT '',
-    images INTEGER NOT NULL DEFAULT 0,
-    cost REAL NOT NULL DEFAULT 0,
-    status_channel TEXT,
-    status_ts TEXT,
-    result_thread TEXT,
-    error TEXT,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    finished_at REAL
-);
-CREATE INDEX IF NOT EXISTS jobs_by_user ON jobs (user_id, state, finished_at);
-CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state);
-"""
-# Columns added after the first release; added to older journals on open.
-LATER_COLUMNS = {
-    "inputs": "TEXT NOT NULL DEFAULT ''",
-    "parent_id": "TEXT",
-    "file_ids": "TEXT NOT NULL DEFAULT ''",
-    "file_urls": "TEXT NOT NULL DEFAULT ''",
-    "version": "INTEGER",
-    "deleted": "INTEGER NOT NULL DEFAULT 0",
-}
-_ACTIVE = "(" + ", ".join(f"'{s}'" for s in ACTIVE_STATES) + ")"
+
+class StoreError(Exception):
+    """The journal's database cannot be used; the message names ``BANANA_DB``, says
+    why and what to do, and carries no password."""
 
 
 class Admission(enum.Enum):
@@ -110,125 +91,60 @@ class Entry:
     status_ts: str | None
     result_thread: str | None
     file_ids: tuple[str, ...] = ()
-    file_urls: tuple[str, ...] = ()
     version: int | None = None
     deleted: bool = False
     finished_at: float | None = None
 
 
-class Journal:
-    """Every method runs its SQL on the journal's own thread, one hop per call."""
+class Row(Protocol):
+    """A row by column name: ``sqlite3.Row`` and psycopg's ``dict_row`` both are."""
 
-    def __init__(self, db: sqlite3.Connection, executor: ThreadPoolExecutor) -> None:
-        self._db = db
-        self._executor = executor
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+class Journal(abc.ABC):
+    """The store interface. ``Journal.open`` picks the implementation."""
+
+    # The reads, in each store's SQL (its placeholders, its insertion-order tie-breaker).
+    JOB_BY_ID: ClassVar[str]
+    HISTORY: ClassVar[str]  # (user, limit)
+    THREAD_VERSIONS: ClassVar[str]  # (channel, thread_ts)
+    UNFINISHED: ClassVar[str]
 
     @classmethod
-    async def open(cls, path: Path) -> Journal:
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal")
-        db = await asyncio.get_running_loop().run_in_executor(executor, _connect, path)
-        return cls(db, executor)
+    async def open(cls, target: Path | PostgresURL) -> Journal:
+        """Open (creating or upgrading) the journal at ``target``.
 
-    async def close(self) -> None:
-        await self._run(self._db.close)
-        self._executor.shutdown(wait=True)
+        Raises:
+            StoreError: the database is locked by another process, unreachable,
+                or newer than this code; the message says what to do.
+        """
+        # Each store is imported only when chosen: psycopg costs 0.2 s to import.
+        if isinstance(target, PostgresURL):
+            from bot.jobs.store.postgres import PostgresJournal
 
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
+            return await PostgresJournal.connect(target)
+        from bot.jobs.store.sqlite import SqliteJournal
 
+        return await SqliteJournal.connect(target)
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    @abc.abstractmethod
     async def remember(self, keys: Iterable[str]) -> bool:
-        """Record delivery keys; False if any was seen before (a duplicate)."""
-        return await self._run(self._remember_now, list(keys))
+        """Record delivery keys; False if any was seen before (a duplicate, and then
+        none is recorded)."""
 
-    def _remember_now(self, keys: list[str]) -> bool:
-        with self._db:
-            return self._remember(keys)
-
-    def _remember(self, keys: Iterable[str]) -> bool:
-        present = [k for k in keys if k]
-        if not present:
-            return True
-        marks = ",".join("?" * len(present))
-        seen = self._db.execute(
-            f"SELECT 1 FROM deliveries WHERE key IN ({marks}) LIMIT 1", present
-        ).fetchone()
-        if seen:
-            return False
-        now = time.time()
-        self._db.executemany(
-            "INSERT OR IGNORE INTO deliveries (key, seen_at) VALUES (?, ?)",
-            [(k, now) for k in present],
-        )
-        return True
-
+    @abc.abstractmethod
     async def admit(self, job: Job, keys: Iterable[str], limits: Limits) -> Decision:
         """Check the delivery ``keys`` (already-remembered ones may be left out) and the
         limits and, if all pass, write the job as queued.
 
-        One transaction on the journal's single thread, so concurrent requests
-        cannot both squeeze under a limit.
+        Atomic: concurrent requests cannot both squeeze under a limit, nor both
+        claim one key. A refused request's keys stay remembered, so a retry of
+        it is a duplicate rather than a second refusal.
         """
-        return await self._run(self._admit, job, list(keys), limits)
-
-    def _admit(self, job: Job, keys: list[str], limits: Limits) -> Decision:
-        with self._db:
-            if not self._remember(keys):
-                return Decision(Admission.DUPLICATE)
-            used, exempt = 0, limits.is_admin(job.user)
-            if not exempt:
-                active = self._scalar(
-                    f"SELECT COUNT(*) FROM jobs WHERE user_id = ? AND state IN {_ACTIVE}",
-                    job.user,
-                )
-                if active >= limits.max_queued_per_user:
-                    return Decision(Admission.TOO_MANY_QUEUED)
-                used = self._images_counted(job.user, job.created_at)
-                if used + job.options.count > limits.daily_quota:
-                    return Decision(Admission.OVER_QUOTA, used_today=used)
-            self._insert(job)
-            return Decision(Admission.ACCEPTED, used + job.options.count, exempt)
-
-    def _images_counted(self, user: str, now: float) -> int:
-        """Delivered today plus what active jobs may still deliver (refusals never count)."""
-        delivered = self._scalar(
-            "SELECT COALESCE(SUM(images), 0) FROM jobs "
-            "WHERE user_id = ? AND state = 'delivered' AND finished_at >= ?",
-            user,
-            day_start(now),
-        )
-        reserved = self._scalar(
-            f"SELECT COALESCE(SUM(count), 0) FROM jobs WHERE user_id = ? AND state IN {_ACTIVE}",
-            user,
-        )
-        return delivered + reserved
-
-    def _insert(self, job: Job) -> None:
-        options = job.options
-        self._db.execute(
-            "INSERT INTO jobs (id, delivery_key, state, source, user_id, channel, reply_thread,"
-            " request_ts, response_url, prompt, aspect_ratio, size, count, created_at, updated_at,"
-            " inputs, parent_id)"
-            " VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                job.id,
-                job.key,
-                job.source,
-                job.user,
-                job.channel,
-                job.reply_thread,
-                job.request_ts,
-                job.response_url,
-                job.prompt,
-                options.aspect_ratio,
-                options.size,
-                options.count,
-                job.created_at,
-                time.time(),
-                " ".join(job.inputs),
-                job.parent,
-            ),
-        )
 
     async def update(self, job_id: str, state: State | None = None, **fields: Any) -> None:
         """Set a job's state and/or columns; a final state also stamps ``finished_at``."""
@@ -237,14 +153,14 @@ class Journal:
             if state not in ACTIVE_STATES:
                 fields["finished_at"] = time.time()
         fields["updated_at"] = time.time()
-        columns = ", ".join(f"{name} = ?" for name in fields)
-        await self._run(
-            self._write, f"UPDATE jobs SET {columns} WHERE id = ?", [*fields.values(), job_id]
-        )
+        unknown = set(fields) - UPDATABLE_COLUMNS
+        if unknown:
+            raise ValueError(f"not a journal column: {', '.join(sorted(unknown))}")
+        await self._set_columns(job_id, fields)
 
-    def _write(self, sql: str, args: list[Any]) -> None:
-        with self._db:
-            self._db.execute(sql, args)
+    @abc.abstractmethod
+    async def _set_columns(self, job_id: str, fields: dict[str, Any]) -> None:
+        """Write checked column values to one job."""
 
     async def finish_delivered(
         self,
@@ -266,42 +182,22 @@ class Journal:
             file_ids=" ".join(file_ids),
         )
 
+    @abc.abstractmethod
     async def start_upload(
         self, job_id: str, channel: str, thread_ts: str | None, logids: list[str]
     ) -> int | None:
         """Mark a job as uploading and, in a thread, give it the next number (v1, v2, …).
 
-        Reading the highest number and claiming the next happen in one
-        transaction, so two edits finishing together never share a number.
+        Reading the highest number and claiming the next are atomic, so two
+        edits finishing together never share a number.
         """
-        return await self._run(self._start_upload, job_id, channel, thread_ts, " ".join(logids))
-
-    def _start_upload(
-        self, job_id: str, channel: str, thread_ts: str | None, logids: str
-    ) -> int | None:
-        with self._db:
-            version = None
-            if thread_ts:
-                latest = self._scalar(
-                    "SELECT COALESCE(MAX(version), 0) FROM jobs WHERE status_channel = ?"
-                    " AND result_thread = ? AND state IN ('delivered', 'uploading')",
-                    channel,
-                    thread_ts,
-                )
-                version = latest + 1
-            self._db.execute(
-                "UPDATE jobs SET state = 'uploading', version = ?, logids = ?, updated_at = ?"
-                " WHERE id = ?",
-                (version, logids, time.time(), job_id),
-            )
-        return version
 
     async def mark_deleted(self, job_id: str) -> None:
-        await self.update(job_id, deleted=1)
+        await self.update(job_id, deleted=True)
 
     async def get(self, job_id: str) -> Entry | None:
-        rows = await self._run(self._rows, "SELECT * FROM jobs WHERE id = ?", (job_id,))
-        return _entry(rows[0]) if rows else None
+        entries = await self._entries(self.JOB_BY_ID, job_id)
+        return entries[0] if entries else None
 
     async def history(self, user: str, limit: int = 10) -> list[Entry]:
         """The user's latest delivered generations, newest request first.
@@ -309,80 +205,70 @@ class Journal:
         Ordered by when they were asked for, not when they finished: two
         requests running side by side finish in either order.
         """
-        rows = await self._run(
-            self._rows,
-            "SELECT * FROM jobs WHERE user_id = ? AND state = 'delivered' AND deleted = 0"
-            " ORDER BY created_at DESC, rowid DESC LIMIT ?",
-            (user, limit),
-        )
-        return [_entry(row) for row in rows]
+        return await self._entries(self.HISTORY, user, limit)
 
     async def thread_versions(self, channel: str, thread_ts: str) -> list[Entry]:
         """Delivered images in a thread, oldest first: v1, v2, …"""
-        rows = await self._run(
-            self._rows,
-            "SELECT * FROM jobs WHERE status_channel = ? AND result_thread = ?"
-            " AND state = 'delivered' AND deleted = 0 AND version IS NOT NULL ORDER BY version",
-            (channel, thread_ts),
-        )
-        return [_entry(row) for row in rows]
+        return await self._entries(self.THREAD_VERSIONS, channel, thread_ts)
 
     async def unfinished(self) -> list[Entry]:
         """Jobs a previous run left queued, running or uploading, oldest first."""
-        rows = await self._run(
-            self._rows, f"SELECT * FROM jobs WHERE state IN {_ACTIVE} ORDER BY created_at", ()
-        )
-        return [_entry(row) for row in rows]
+        return await self._entries(self.UNFINISHED)
 
-    async def usage(self, user: str, now: float | None = None) -> Usage:
-        return await self._run(self._usage, user, time.time() if now is None else now)
+    @abc.abstractmethod
+    async def _entries(self, sql: str, *args: object) -> list[Entry]:
+        """Run one of the reads above and read its rows back as entries."""
 
-    def _usage(self, user: str, now: float) -> Usage:
-        today, month = day_start(now), month_start(now)
-        row = self._db.execute(
-            "SELECT"
-            " COALESCE(SUM(CASE WHEN finished_at >= ? THEN images END), 0),"
-            " COALESCE(SUM(CASE WHEN finished_at >= ? THEN cost END), 0),"
-            " COALESCE(SUM(cost), 0)"
-            " FROM jobs WHERE user_id = ? AND state = 'delivered' AND finished_at >= ?",
-            (today, today, user, month),
-        ).fetchone()
-        active = self._scalar(
-            f"SELECT COUNT(*) FROM jobs WHERE user_id = ? AND state IN {_ACTIVE}", user
-        )
-        return Usage(int(row[0]), float(row[1]), float(row[2]), active)
+    @abc.abstractmethod
+    async def usage(self, user: str, now: float | None = None) -> Usage: ...
 
-    async def prune_deliveries(self, older_than_seconds: float = 7 * 86400) -> None:
-        await self._run(
-            self._write,
-            "DELETE FROM deliveries WHERE seen_at < ?",
-            [time.time() - older_than_seconds],
-        )
-
-    def _rows(self, sql: str, args: tuple[Any, ...]) -> list[sqlite3.Row]:
-        return self._db.execute(sql, args).fetchall()
-
-    def _scalar(self, sql: str, *args: object) -> int:
-        row = self._db.execute(sql, args).fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
+    @abc.abstractmethod
+    async def prune_deliveries(self, older_than_seconds: float = 7 * 86400) -> None: ...
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, check_same_thread=False)
-    db.row_factory = sqlite3.Row
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.executescript(SCHEMA)
-    present = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
-    for column, kind in LATER_COLUMNS.items():
-        if column not in present:
-            db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
-    db.commit()
-    return db
+def distinct_keys(keys: Iterable[str]) -> list[str]:
+    """Non-empty keys, each once, sorted: one lock order for every transaction."""
+    return sorted({key for key in keys if key})
 
 
-def _entry(row: sqlite3.Row) -> Entry:
+def judge(job: Job, limits: Limits, active: int = 0, used: int = 0) -> Decision:
+    """The admission policy, given the user's active jobs and images counted today
+    (delivered today plus what active jobs may still deliver; refusals never count).
+    Admins are exempt: their stores need not count."""
+    if limits.is_admin(job.user):
+        return Decision(Admission.ACCEPTED, job.options.count, exempt=True)
+    if active >= limits.max_queued_per_user:
+        return Decision(Admission.TOO_MANY_QUEUED)
+    if used + job.options.count > limits.daily_quota:
+        return Decision(Admission.OVER_QUOTA, used_today=used)
+    return Decision(Admission.ACCEPTED, used + job.options.count)
+
+
+def admitted_values(job: Job) -> dict[str, Any]:
+    """The row written for an admitted job, by column."""
+    options = job.options
+    return {
+        "id": job.id,
+        "delivery_key": job.key,
+        "state": "queued",
+        "source": job.source,
+        "user_id": job.user,
+        "channel": job.channel,
+        "reply_thread": job.reply_thread,
+        "request_ts": job.request_ts,
+        "response_url": job.response_url,
+        "prompt": job.prompt,
+        "aspect_ratio": options.aspect_ratio,
+        "size": options.size,
+        "count": options.count,
+        "created_at": job.created_at,
+        "updated_at": time.time(),
+        "inputs": " ".join(job.inputs),
+        "parent_id": job.parent,
+    }
+
+
+def entry_from_row(row: Row) -> Entry:
     job = Job(
         key=row["delivery_key"],
         user=row["user_id"],
@@ -405,7 +291,6 @@ def _entry(row: sqlite3.Row) -> Entry:
         row["status_ts"],
         row["result_thread"],
         file_ids=tuple(row["file_ids"].split()),
-        file_urls=tuple(row["file_urls"].split()),
         version=row["version"],
         deleted=bool(row["deleted"]),
         finished_at=row["finished_at"],

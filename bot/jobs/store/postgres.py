@@ -1,0 +1,287 @@
+"""The PostgreSQL journal: one database that replicas share.
+
+Everything SQLite got from its single thread, this gets from the server:
+
+- a delivery key is claimed by ``INSERT … ON CONFLICT DO NOTHING`` inside the
+  admission transaction, so of two replicas given one Slack retry, one wins;
+- one user's admissions are serialized by a transaction-scoped advisory lock
+  on a hash of the user id, so the per-user cap and the daily quota hold
+  against requests arriving at different replicas at once;
+- a thread's next version number is read and claimed under an advisory lock
+  on the thread, in one statement.
+
+Statements are pipelined, BEGIN and COMMIT included, so a transaction costs
+one round trip per point where Python must read a result before going on:
+an admission two (lock, key claim and counts; then the insert and COMMIT), a
+version claim one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import AsyncConnection
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.pq import TransactionStatus
+from psycopg.rows import DictRow, dict_row
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from bot.jobs.job import Job
+from bot.jobs.journal import (
+    ACTIVE_SQL,
+    Admission,
+    Decision,
+    Entry,
+    Journal,
+    StoreError,
+    Usage,
+    admitted_values,
+    distinct_keys,
+    entry_from_row,
+    judge,
+)
+from bot.jobs.limits import Limits, day_start, month_start
+from bot.jobs.store import postgres_schema
+from bot.settings import PostgresURL
+
+# The runner's workers and the listeners each hold a connection only for one
+# short transaction, so a few serve a burst; more would only crowd the server.
+POOL_SIZE = 8
+CONNECT_TIMEOUT = 10
+
+CLAIM_KEYS = (
+    "INSERT INTO deliveries (key, seen_at) SELECT unnest(%s::text[]), %s"
+    " ON CONFLICT DO NOTHING RETURNING key"
+)
+# What counts against the cap and the quota: active jobs, and today's deliveries.
+COUNT_USER = (
+    f"SELECT count(*) FILTER (WHERE state IN {ACTIVE_SQL}) AS active,"
+    f" COALESCE(sum(count) FILTER (WHERE state IN {ACTIVE_SQL}), 0)"
+    "  + COALESCE(sum(images) FILTER (WHERE state = 'delivered'), 0) AS used"
+    " FROM jobs WHERE user_id = %(user)s"
+    f" AND (state IN {ACTIVE_SQL} OR (state = 'delivered' AND finished_at >= %(today)s))"
+)
+START_UPLOAD = (
+    "UPDATE jobs SET state = 'uploading', logids = %(logids)s, updated_at = %(now)s,"
+    " version = CASE WHEN %(thread)s::text IS NULL THEN NULL ELSE ("
+    "  SELECT COALESCE(MAX(version), 0) + 1 FROM jobs WHERE status_channel = %(channel)s"
+    "  AND result_thread = %(thread)s AND state IN ('delivered', 'uploading')) END"
+    " WHERE id = %(id)s RETURNING version"
+)
+USAGE = (
+    "SELECT"
+    " COALESCE(sum(images) FILTER (WHERE state = 'delivered' AND finished_at >= %(today)s), 0)"
+    "  AS images_today,"
+    " COALESCE(sum(cost) FILTER (WHERE state = 'delivered' AND finished_at >= %(today)s), 0)"
+    "  AS cost_today,"
+    " COALESCE(sum(cost) FILTER (WHERE state = 'delivered'), 0) AS cost_month,"
+    f" count(*) FILTER (WHERE state IN {ACTIVE_SQL}) AS active"
+    " FROM jobs WHERE user_id = %(user)s"
+    f" AND (state IN {ACTIVE_SQL} OR (state = 'delivered' AND finished_at >= %(month)s))"
+)
+
+Pool = AsyncConnectionPool[AsyncConnection[DictRow]]
+
+
+@dataclass
+class Transaction:
+    conn: AsyncConnection[DictRow]
+    commit: bool = True  # False: roll back at the end instead (nothing it wrote stays)
+
+
+@contextlib.asynccontextmanager
+async def transaction(pool: Pool) -> AsyncIterator[Transaction]:
+    """One transaction on a pooled connection, BEGIN and COMMIT in its pipeline.
+
+    psycopg's own ``transaction()`` waits for BEGIN and for COMMIT, two round
+    trips more; here the server learns of both with the statements around them.
+    """
+    async with pool.connection() as conn:
+        try:
+            async with conn.pipeline():
+                await conn.execute("BEGIN")
+                tx = Transaction(conn)
+                yield tx
+                await conn.execute("COMMIT" if tx.commit else "ROLLBACK")
+        except BaseException:
+            if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
+                with contextlib.suppress(psycopg.Error):
+                    await conn.rollback()
+            raise
+
+
+class PostgresJournal(Journal):
+    """Each operation borrows a pooled connection for one short transaction."""
+
+    JOB_BY_ID = "SELECT * FROM jobs WHERE id = %s"
+    HISTORY = (
+        "SELECT * FROM jobs WHERE user_id = %s AND state = 'delivered' AND NOT deleted"
+        " ORDER BY created_at DESC, seq DESC LIMIT %s"
+    )
+    THREAD_VERSIONS = (
+        "SELECT * FROM jobs WHERE status_channel = %s AND result_thread = %s"
+        " AND state = 'delivered' AND NOT deleted AND version IS NOT NULL ORDER BY version"
+    )
+    UNFINISHED = f"SELECT * FROM jobs WHERE state IN {ACTIVE_SQL} ORDER BY created_at, seq"
+
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def connect(cls, target: PostgresURL) -> PostgresJournal:
+        shown = f"BANANA_DB={target.redacted}"
+        try:
+            given = conninfo_to_dict(target.url)
+        except psycopg.ProgrammingError as exc:
+            raise StoreError(f"{shown} is not a valid PostgreSQL URL: {_first_line(exc)}") from exc
+        conninfo = (
+            target.url
+            if "connect_timeout" in given
+            else make_conninfo(target.url, connect_timeout=CONNECT_TIMEOUT)
+        )
+        try:
+            async with await AsyncConnection.connect(conninfo, autocommit=True) as conn:
+                await postgres_schema.migrate(conn, shown)
+        except psycopg.OperationalError as exc:
+            raise StoreError(
+                f"cannot reach the PostgreSQL database at {shown} ({_first_line(exc)}); "
+                "check the URL, its password, and that the server is up"
+            ) from exc
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"could not prepare the journal's tables at {shown} ({_first_line(exc)}); "
+                "the user needs the right to create tables in that database"
+            ) from exc
+        pool: Pool = AsyncConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=POOL_SIZE,
+            open=False,
+            name="journal",
+            connection_class=AsyncConnection[DictRow],
+            kwargs={"autocommit": True, "row_factory": dict_row},
+        )
+        try:
+            await pool.open(wait=True, timeout=CONNECT_TIMEOUT)
+        except PoolTimeout as exc:
+            await pool.close()
+            raise StoreError(f"cannot open connections to {shown}") from exc
+        return cls(pool)
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def remember(self, keys: Iterable[str]) -> bool:
+        present = distinct_keys(keys)
+        if not present:
+            return True
+        async with transaction(self._pool) as tx:
+            claimed = await tx.conn.execute(CLAIM_KEYS, [present, time.time()])
+            tx.commit = len(await claimed.fetchall()) == len(present)
+        return tx.commit  # a duplicate records none of its keys
+
+    async def admit(self, job: Job, keys: Iterable[str], limits: Limits) -> Decision:
+        present = distinct_keys(keys)
+        counted = not limits.is_admin(job.user)
+        async with transaction(self._pool) as tx:
+            conn = tx.conn
+            if counted:  # one user's admissions, on any replica, one at a time
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key("user", job.user)])
+            claim = await conn.execute(CLAIM_KEYS, [present, time.time()]) if present else None
+            counts = (
+                await conn.execute(
+                    COUNT_USER, {"user": job.user, "today": day_start(job.created_at)}
+                )
+                if counted
+                else None
+            )
+            if claim is not None and len(await claim.fetchall()) < len(present):
+                tx.commit = False  # a duplicate records none of its keys
+                return Decision(Admission.DUPLICATE)
+            row = await counts.fetchone() if counts is not None else None
+            decision = judge(job, limits, row["active"], row["used"]) if row else judge(job, limits)
+            if decision.admission is Admission.ACCEPTED:
+                values = admitted_values(job)
+                await conn.execute(_insert_sql(values), values)
+        return decision
+
+    async def _set_columns(self, job_id: str, fields: dict[str, Any]) -> None:
+        columns = ", ".join(f"{name} = %({name})s" for name in fields)
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                f"UPDATE jobs SET {columns} WHERE id = %(_id)s",
+                {**fields, "_id": job_id},
+            )
+
+    async def start_upload(
+        self, job_id: str, channel: str, thread_ts: str | None, logids: list[str]
+    ) -> int | None:
+        thread = thread_ts or None
+        async with transaction(self._pool) as tx:
+            if thread is not None:  # one thread's numbering, on any replica, one at a time
+                await tx.conn.execute(
+                    "SELECT pg_advisory_xact_lock(%s)", [lock_key("thread", channel, thread)]
+                )
+            updated = await tx.conn.execute(
+                START_UPLOAD,
+                {
+                    "id": job_id,
+                    "channel": channel,
+                    "thread": thread,
+                    "logids": " ".join(logids),
+                    "now": time.time(),
+                },
+            )
+        row = await updated.fetchone()  # read after COMMIT: the whole claim is one round trip
+        return None if row is None else row["version"]
+
+    async def usage(self, user: str, now: float | None = None) -> Usage:
+        moment = time.time() if now is None else now
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(
+                USAGE, {"user": user, "today": day_start(moment), "month": month_start(moment)}
+            )
+            row = await cursor.fetchone()
+        assert row is not None  # an aggregate always returns its one row
+        return Usage(
+            int(row["images_today"]),
+            float(row["cost_today"]),
+            float(row["cost_month"]),
+            int(row["active"]),
+        )
+
+    async def prune_deliveries(self, older_than_seconds: float = 7 * 86400) -> None:
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                "DELETE FROM deliveries WHERE seen_at < %s", [time.time() - older_than_seconds]
+            )
+
+    async def _entries(self, sql: str, *args: object) -> list[Entry]:
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(sql, args)
+            rows = await cursor.fetchall()
+        return [entry_from_row(row) for row in rows]
+
+
+def lock_key(*parts: str) -> int:
+    """A stable signed 64-bit key for ``pg_advisory_xact_lock`` (Python's ``hash``
+    differs between processes; replicas must agree)."""
+    digest = hashlib.blake2b("\x1f".join(parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _insert_sql(values: dict[str, Any]) -> str:
+    names = ", ".join(values)
+    marks = ", ".join(f"%({name})s" for name in values)
+    return f"INSERT INTO jobs ({names}) VALUES ({marks})"
+
+
+def _first_line(exc: BaseException) -> str:
+    """The library's message, first line only: it names the host, never the password."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -1,0 +1,88 @@
+"""The PostgreSQL journal's schema, as numbered steps recorded in ``schema_version``.
+
+Replicas starting together migrate one at a time: the steps run in one
+transaction under an advisory lock, so the second finds the work done.
+Append steps; never edit a released one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, LiteralString
+
+from psycopg import AsyncConnection
+
+from bot.jobs.store import schema_too_new
+
+# The advisory lock every replica's migration takes ("banana" in ASCII).
+MIGRATION_LOCK = 0x62616E616E61
+
+STEPS: Sequence[LiteralString] = (
+    # 1: the SQLite journal's tables as of its step 3, in PostgreSQL's types.
+    """
+    CREATE TABLE deliveries (
+        key text PRIMARY KEY,
+        seen_at double precision NOT NULL
+    );
+    CREATE INDEX deliveries_by_age ON deliveries (seen_at);
+    CREATE TABLE jobs (
+        seq bigint GENERATED ALWAYS AS IDENTITY,  -- ties in created_at: insertion order
+        id text PRIMARY KEY,
+        delivery_key text NOT NULL,
+        state text NOT NULL,
+        source text NOT NULL,
+        user_id text NOT NULL,
+        channel text NOT NULL,
+        reply_thread text,
+        request_ts text,
+        response_url text,
+        prompt text NOT NULL,
+        aspect_ratio text NOT NULL,
+        size text NOT NULL,
+        count integer NOT NULL,
+        attempts integer NOT NULL DEFAULT 0,
+        logids text NOT NULL DEFAULT '',
+        images integer NOT NULL DEFAULT 0,
+        cost double precision NOT NULL DEFAULT 0,
+        status_channel text,
+        status_ts text,
+        result_thread text,
+        error text,
+        created_at double precision NOT NULL,
+        updated_at double precision NOT NULL,
+        finished_at double precision,
+        inputs text NOT NULL DEFAULT '',
+        parent_id text,
+        file_ids text NOT NULL DEFAULT '',
+        version integer,
+        deleted boolean NOT NULL DEFAULT false
+    );
+    CREATE INDEX jobs_by_user ON jobs (user_id, state, finished_at);
+    CREATE INDEX jobs_by_state ON jobs (state);
+    CREATE INDEX jobs_by_thread ON jobs (result_thread, status_channel);
+    """,
+)
+
+
+async def migrate(conn: AsyncConnection[Any], shown: str) -> None:
+    """Apply the steps the database lacks, all in one transaction.
+
+    Raises:
+        StoreError: the database was written by a newer banana-bot.
+        psycopg.Error: the server refused a step (the caller words it).
+    """
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", [MIGRATION_LOCK])
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version ("
+            " version integer PRIMARY KEY,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        cursor = await conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version")
+        row = await cursor.fetchone()
+        current = int(row[0]) if row else 0
+        if current > len(STEPS):
+            raise schema_too_new(shown, current, len(STEPS))
+        for number in range(current + 1, len(STEPS) + 1):
+            await conn.execute(STEPS[number - 1])
+            await conn.execute("INSERT INTO schema_version (version) VALUES (%s)", [number])
