@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import struct
 import sys
+import zlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,22 @@ from bot.standins.slack import SlackStandIn
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_KEY = "test-gateway-key-5f2a9c"
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width`` x ``height`` pixels; its data holds almost none."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture
@@ -71,6 +89,7 @@ async def make_client(
             model="nano-banana2",
             pacer=Pacer(concurrency, min_interval),
             retry=RetryPolicy(max_attempts=max_attempts, within=within, backoff=0.05),
+            timeout=read_timeout,
         )
 
     yield make

@@ -8,33 +8,48 @@ from bot.generation.client import (
     new_logid,
 )
 from bot.generation.errors import (
+    AnswerTooLarge,
     BadRequest,
     Declined,
     GatewayErrorCode,
+    GatewayTimeout,
     GenerationError,
     KeyRejected,
     MalformedAnswer,
     RateLimited,
     UpstreamUnavailable,
 )
-from bot.generation.images import GeneratedImage, InputImage, identify, prepare_input
+from bot.generation.images import (
+    GeneratedImage,
+    ImageTooLarge,
+    InputImage,
+    NotAnImage,
+    UnreadableImage,
+    identify,
+    prepare_input,
+)
 from bot.generation.pacing import Pacer
 
 __all__ = [
+    "AnswerTooLarge",
     "BadRequest",
     "Declined",
     "GatewayErrorCode",
+    "GatewayTimeout",
     "GeneratedImage",
     "Generation",
     "GenerationClient",
     "GenerationError",
     "ImageRequest",
+    "ImageTooLarge",
     "InputImage",
     "KeyRejected",
     "MalformedAnswer",
+    "NotAnImage",
     "Pacer",
     "RateLimited",
     "RetryPolicy",
+    "UnreadableImage",
     "UpstreamUnavailable",
     "identify",
     "new_logid",
