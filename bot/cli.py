@@ -16,7 +16,7 @@ from dotenv import load_dotenv
 from bot.logs import setup_logging
 from bot.settings import Settings, SettingsError
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+EXIT_FAILURE = 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"banana-bot: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     quiet = args.command == "generate"  # the terminal user wants one clear line
-    setup_logging(
+    redactor = setup_logging(
         settings.log_level or ("ERROR" if quiet else "INFO"),
         [
             settings.api_key,
@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "generate":
         from bot.terminal import run_generate
 
-        return asyncio.run(run_generate(settings, prompt_text(rest), args.out))
+        return asyncio.run(run_generate(settings, prompt_text(rest), args.out, redactor.redact))
     if command == "serve":
         from bot.server import run_serve
 

@@ -60,7 +60,7 @@ class Settings:
     min_interval: float = 1.0
     max_images: int = 4
     connect_timeout: float = 10.0
-    read_timeout: float = 300.0
+    call_timeout: float = 300.0  # one whole gateway call, connecting to the last byte read
     max_attempts: int = 4
     retry_within: float = 600.0
     backoff: float = 2.0
@@ -126,7 +126,7 @@ class Settings:
             connect_timeout=env.number(
                 "BANANA_CONNECT_TIMEOUT", float, cls.connect_timeout, minimum=0.1
             ),
-            read_timeout=env.number("BANANA_TIMEOUT", float, cls.read_timeout, minimum=1),
+            call_timeout=env.number("BANANA_TIMEOUT", float, cls.call_timeout, minimum=1),
             max_attempts=env.number("BANANA_MAX_ATTEMPTS", int, cls.max_attempts, minimum=1),
             retry_within=env.number("BANANA_RETRY_WITHIN", float, cls.retry_within, minimum=0),
             backoff=env.number("BANANA_BACKOFF", float, cls.backoff, minimum=0),

@@ -1,29 +1,43 @@
-"""``banana-bot generate``: one-off generation from the terminal."""
+"""``banana-bot generate``: one-off generation from the terminal.
+
+Writes only new files, and says every failure in one line, scrubbed of secrets.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.generation import Generation, GenerationClient, GenerationError, ImageRequest
 from bot.generation.factory import open_generation_client
-from bot.generation.images import file_stem
+from bot.generation.images import ImageBytes, file_stem
 from bot.options import ParsedRequest, UsageError, parse_request
 from bot.settings import Settings, SettingsError
 from bot.text.failures import cli_failure_text
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
+Redact = Callable[[str], str]
 
-def _free_path(folder: Path, stem: str, extension: str) -> Path:
-    path = folder / f"{stem}.{extension}"
-    counter = 2
-    while path.exists():
-        path = folder / f"{stem}-{counter}.{extension}"
-        counter += 1
-    return path
+
+def _write_new(folder: Path, stem: str, extension: str, data: ImageBytes) -> Path:
+    """Write ``data`` to a file that did not exist: ``stem.ext``, else ``stem-2.ext``, …
+
+    Exclusive creation never overwrites, and never follows a link planted at the name.
+    """
+    counter = 1
+    while True:
+        suffix = f"-{counter}" if counter > 1 else ""
+        path = folder / f"{stem}{suffix}.{extension}"
+        try:
+            with open(path, "xb") as file:
+                file.write(data)
+            return path
+        except FileExistsError:
+            counter += 1
 
 
 class _Progress:
@@ -53,21 +67,33 @@ class _Progress:
             sys.stderr.flush()
 
 
-async def run_generate(settings: Settings, text: str, out: str) -> int:
+async def run_generate(settings: Settings, text: str, out: str, redact: Redact = str) -> int:
+    """Generate, write and print; ``redact`` scrubs secrets from every line it says."""
+
+    def fail(message: object) -> None:
+        print(redact(f"banana-bot generate: {message}"), file=sys.stderr)
+
     try:
-        parsed = parse_request(text, max_images=settings.max_images)
+        parsed = parse_request(text, max_images=settings.max_images, max_prompt=settings.max_prompt)
     except UsageError as exc:
-        print(f"banana-bot generate: {exc}", file=sys.stderr)
+        fail(exc)
         return EXIT_USAGE
     try:
         async with open_generation_client(settings) as client:
-            return await _generate(client, parsed, Path(out))
+            results = await _generate(client, parsed)
     except SettingsError as exc:
-        print(f"banana-bot generate: {exc}", file=sys.stderr)
+        fail(exc)
+        return EXIT_FAILURE
+    try:
+        return await asyncio.to_thread(_save, results, Path(out), file_stem(parsed.prompt), fail)
+    except OSError as exc:
+        fail(f"could not write into {out}: {exc.strerror or type(exc).__name__}")
         return EXIT_FAILURE
 
 
-async def _generate(client: GenerationClient, parsed: ParsedRequest, folder: Path) -> int:
+async def _generate(
+    client: GenerationClient, parsed: ParsedRequest
+) -> list[Generation | BaseException]:
     options = parsed.options
     request = ImageRequest(parsed.prompt, options.aspect_ratio, options.size)
     progress = _Progress(options.count)
@@ -78,16 +104,24 @@ async def _generate(client: GenerationClient, parsed: ParsedRequest, folder: Pat
         progress.done += 1
         return generation
 
-    results = await asyncio.gather(*(one() for _ in range(options.count)), return_exceptions=True)
-    ticker.cancel()
-    progress.clear()
+    try:
+        return await asyncio.gather(*(one() for _ in range(options.count)), return_exceptions=True)
+    finally:
+        ticker.cancel()
+        progress.clear()
 
-    return await asyncio.to_thread(_save, results, folder, file_stem(parsed.prompt))
 
+def _save(
+    results: list[Generation | BaseException],
+    folder: Path,
+    stem: str,
+    fail: Callable[[object], None],
+) -> int:
+    """Write each image, print its path; report each failure on one line.
 
-def _save(results: list[Generation | BaseException], folder: Path, stem: str) -> int:
-    """Write each image, print its path; report each failure on one line."""
-    folder.mkdir(parents=True, exist_ok=True)
+    Raises:
+        OSError: the folder cannot be made or written into.
+    """
     failures: list[GenerationError] = []
     for result in results:
         if isinstance(result, GenerationError):
@@ -95,10 +129,9 @@ def _save(results: list[Generation | BaseException], folder: Path, stem: str) ->
             continue
         if isinstance(result, BaseException):
             raise result
+        folder.mkdir(parents=True, exist_ok=True)
         for image in result.images:
-            path = _free_path(folder, stem, image.extension)
-            path.write_bytes(image.data)
-            print(path)
+            print(_write_new(folder, stem, image.extension, image.data))
             print(
                 f"  {image.width}x{image.height} {image.mime_type} · "
                 f"{result.elapsed:.0f}s · logid {result.logid}",
@@ -106,5 +139,5 @@ def _save(results: list[Generation | BaseException], folder: Path, stem: str) ->
             )
     for failure in failures:
         logid = f" (logid {failure.logid})" if failure.logid else ""
-        print(f"banana-bot generate: {cli_failure_text(failure)}{logid}", file=sys.stderr)
+        fail(f"{cli_failure_text(failure)}{logid}")
     return EXIT_FAILURE if failures else EXIT_OK

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import struct
 import sys
+import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +60,22 @@ def journal_target(request: pytest.FixtureRequest, tmp_path: Path) -> Path | Pos
     return PostgresURL(request.getfixturevalue("postgres_url"))
 
 
+def png_claiming(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width`` x ``height`` pixels; its data holds almost none."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
 @pytest.fixture
 async def gateway() -> AsyncIterator[GatewayStandIn]:
     standin = GatewayStandIn(api_key=TEST_KEY, slow_seconds=2.0)
@@ -110,6 +128,7 @@ async def make_client(
             model="nano-banana2",
             pacer=Pacer(concurrency, min_interval),
             retry=RetryPolicy(max_attempts=max_attempts, within=within, backoff=0.05),
+            timeout=read_timeout,
         )
 
     yield make

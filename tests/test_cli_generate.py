@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from bot.standins.gateway import GatewayStandIn
@@ -130,3 +131,56 @@ async def test_dotenv_is_read_from_the_working_folder(
 def test_root_has_the_required_files() -> None:
     for name in ("pyproject.toml", "Makefile", "README.md", ".env.example", ".ci/run"):
         assert (ROOT / name).exists(), name
+
+
+async def test_a_link_planted_at_the_name_is_never_written_through(
+    gateway: GatewayStandIn, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    target = tmp_path / "elsewhere.png"
+    (out / "a-cat.png").symlink_to(target)  # dangling: "does not exist" to a naive check
+    done = await run_cli("generate", "a cat", "-o", str(out), env=env_for(gateway), cwd=tmp_path)
+    assert done.code == 0, done.stderr
+    assert not target.exists(), "the link was followed"
+    assert done.stdout.strip() == str(out / "a-cat-2.png")
+    assert (out / "a-cat.png").is_symlink()
+
+
+async def test_a_windows_device_name_gets_a_suffix(gateway: GatewayStandIn, tmp_path: Path) -> None:
+    done = await run_cli("generate", "CON", env=env_for(gateway), cwd=tmp_path)
+    assert done.code == 0, done.stderr
+    assert done.stdout.strip() == "con-image.png"
+
+
+@pytest.mark.parametrize("mode", ["bad_gzip", "echo_url"])
+async def test_a_hostile_answer_fails_in_one_line_without_the_key(
+    gateway: GatewayStandIn, tmp_path: Path, mode: str
+) -> None:
+    gateway.default_mode = mode
+    done = await run_cli("generate", "a cat", env=env_for(gateway), cwd=tmp_path)
+    assert done.code == 1
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("banana-bot generate: ")
+    assert "Traceback" not in done.stderr
+    assert TEST_KEY not in done.stdout + done.stderr
+
+
+async def test_an_unwritable_folder_fails_in_one_line(
+    gateway: GatewayStandIn, tmp_path: Path
+) -> None:
+    (tmp_path / "taken").write_text("a file, not a folder")
+    done = await run_cli("generate", "a cat", "-o", "taken", env=env_for(gateway), cwd=tmp_path)
+    assert done.code == 1
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("banana-bot generate: could not write")
+
+
+async def test_an_overlong_prompt_is_refused_before_any_call(
+    gateway: GatewayStandIn, tmp_path: Path
+) -> None:
+    env = env_for(gateway, BANANA_MAX_PROMPT="100")
+    done = await run_cli("generate", "a cat " * 30, env=env, cwd=tmp_path)
+    assert done.code == 2
+    assert "the limit is 100" in done.stderr
+    assert gateway.requests == []

@@ -121,3 +121,29 @@ def test_prompt_text_survives_parsing(prompt_words: list[str], ratio: str, size:
     parsed = parse_request(f"{prompt} --ar {ratio} --size {size} --n {n}", max_images=4)
     assert parsed.prompt == prompt
     assert parsed.options == ImageOptions(ratio, size.upper().replace("２Ｋ", "2K"), n)
+
+
+def test_raw_text_past_twice_the_prompt_limit_is_refused_before_parsing() -> None:
+    # Zero-width spaces vanish in parsing: the prompt alone would pass the limit.
+    with pytest.raises(UsageError, match="Your message is 20,005 characters") as caught:
+        parse_request("a cat" + "\u200b" * 20_000, max_prompt=4000)
+    assert "limited to 4,000" in str(caught.value)
+    assert parse_request("a cat" + "\u200b" * 7_000, max_prompt=4000).prompt == "a cat"
+
+
+@pytest.mark.parametrize("quote", ["“", "「"])
+def test_unmatched_quotes_cost_linear_time(quote: str) -> None:
+    import time
+
+    # 120K characters of opening quotes that never close. Trying each quote up to the
+    # end of the line was quadratic: ~18 s here; linear parsing takes ~0.1 s.
+    text = f"{quote}a " * 40_000
+    started = time.process_time()
+    parsed = parse_request(text, max_prompt=len(text))
+    assert time.process_time() - started < 2.0, "a generous bound: quadratic takes ~18 s"
+    assert parsed.prompt == text.strip()
+
+
+def test_a_quoted_chunk_ends_before_the_next_opening_quote() -> None:
+    prompt, options = parse("“a “--n 2” b --n 3")
+    assert (prompt, options.count) == ("“a “--n 2” b", 3)

@@ -8,6 +8,7 @@ from bot.generation.client import (
     new_logid,
 )
 from bot.generation.errors import (
+    AnswerTooLarge,
     BadRequest,
     Declined,
     GatewayErrorCode,
@@ -18,10 +19,19 @@ from bot.generation.errors import (
     RateLimited,
     UpstreamUnavailable,
 )
-from bot.generation.images import GeneratedImage, InputImage, identify, prepare_input
+from bot.generation.images import (
+    GeneratedImage,
+    ImageTooLarge,
+    InputImage,
+    NotAnImage,
+    UnreadableImage,
+    identify,
+    prepare_input,
+)
 from bot.generation.pacing import Pacer
 
 __all__ = [
+    "AnswerTooLarge",
     "BadRequest",
     "Declined",
     "GatewayErrorCode",
@@ -31,12 +41,15 @@ __all__ = [
     "GenerationClient",
     "GenerationError",
     "ImageRequest",
+    "ImageTooLarge",
     "InputImage",
     "KeyRejected",
     "MalformedAnswer",
+    "NotAnImage",
     "Pacer",
     "RateLimited",
     "RetryPolicy",
+    "UnreadableImage",
     "UpstreamUnavailable",
     "identify",
     "new_logid",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import binascii
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,15 +39,13 @@ def _error_of(body: dict[str, Any]) -> tuple[object, str] | None:
     return None
 
 
-def parse_answer(raw: bytes, *, logid: str | None = None) -> Answer:
-    """Turn a whole HTTP 200 body into an :class:`Answer` (see :func:`parse_read_answer`)."""
-    reader = AnswerReader()
-    reader.feed(raw)
-    return parse_read_answer(reader, logid=logid)
-
-
-def parse_read_answer(reader: AnswerReader, *, logid: str | None = None) -> Answer:
+def parse_read_answer(
+    reader: AnswerReader, *, logid: str | None = None, redact: Callable[[str], str] = str
+) -> Answer:
     """Turn a fully fed :class:`AnswerReader` into an :class:`Answer`.
+
+    ``redact`` scrubs the gateway's words (its error messages, the model's text)
+    before they go into an error that users read.
 
     Raises:
         GatewayErrorCode: ``code != 0`` or an ``error`` object.
@@ -55,13 +54,14 @@ def parse_read_answer(reader: AnswerReader, *, logid: str | None = None) -> Answ
     """
     try:
         body = json.loads(reader.finish())
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise MalformedAnswer("the gateway answered with something that is not JSON") from exc
     if not isinstance(body, dict):
         raise MalformedAnswer("the gateway answered with JSON that is not an object")
     error = _error_of(body)
     if error is not None:
-        raise GatewayErrorCode(*error, logid=logid)
+        code, gateway_message = error
+        raise GatewayErrorCode(code, redact(gateway_message), logid=logid)
 
     data = body.get("data")
     choices = (data if isinstance(data, dict) else body).get("choices")
@@ -85,7 +85,7 @@ def parse_read_answer(reader: AnswerReader, *, logid: str | None = None) -> Answ
             elif content.get("type") == "inline_data":
                 images.append(_image(content.get("inline_data"), reader.blobs, logid))
 
-    text = "\n".join(t for t in texts if t)
+    text = redact("\n".join(t for t in texts if t))
     if not images:
         if finish_reason in ("stop", "STOP"):
             finish_reason = None
@@ -96,7 +96,11 @@ def parse_read_answer(reader: AnswerReader, *, logid: str | None = None) -> Answ
 def _data(encoded: str, blobs: list[bytearray | BadBlob], logid: str | None) -> ImageBytes:
     """The image bytes: decoded while streaming (big images) or here (small ones)."""
     if encoded.startswith(PLACEHOLDER):
-        blob = blobs[int(encoded.removeprefix(PLACEHOLDER))]
+        # The gateway could send a look-alike string: only a real blob's index counts.
+        index = encoded.removeprefix(PLACEHOLDER)
+        if not (index.isdecimal() and int(index) < len(blobs)):
+            raise MalformedAnswer("an image in the answer has no data", logid=logid)
+        blob = blobs[int(index)]
         if isinstance(blob, BadBlob):
             raise MalformedAnswer(
                 f"an image in the answer is not valid base64: {blob.reason}", logid=logid

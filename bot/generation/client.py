@@ -8,7 +8,6 @@ in attempts and in total time.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import logging
 import random
@@ -21,21 +20,28 @@ import httpx
 
 from bot.generation.answer import Answer, parse_read_answer
 from bot.generation.errors import (
+    AnswerTooLarge,
     BadRequest,
     Declined,
     GatewayTimeout,
     GenerationError,
     KeyRejected,
+    MalformedAnswer,
     RateLimited,
     UpstreamUnavailable,
 )
 from bot.generation.images import GeneratedImage, InputImage
 from bot.generation.pacing import Pacer
 from bot.generation.stream import AnswerReader
+from bot.http_headers import parse_retry_after
+from bot.logs import SecretRedactor
 
 logger = logging.getLogger(__name__)
 
 MAX_TOKENS = 20000
+# Ceilings on what a gateway may send: a 2K image's answer is about 17 MB.
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+MAX_ERROR_BYTES = 64 * 1024
 # Sent on the one retry after a text-only answer, as other clients of the model do.
 IMAGE_INSTRUCTION = "Generate an image. Respond with the image only.\n\n"
 
@@ -101,7 +107,13 @@ def new_logid() -> str:
 
 
 class GenerationClient:
-    """Calls the image gateway. Raises only :class:`GenerationError` subclasses."""
+    """Calls the image gateway. Raises only :class:`GenerationError` subclasses.
+
+    Each call has a whole deadline, ``timeout`` seconds from its start to the last
+    byte read (a gateway trickling one byte a second would otherwise hold a pacing
+    slot forever), and its answer a ceiling in bytes. Text from the gateway that
+    reaches an error message is scrubbed of the key (gateways echo request URLs).
+    """
 
     def __init__(
         self,
@@ -112,6 +124,7 @@ class GenerationClient:
         model: str,
         pacer: Pacer,
         retry: RetryPolicy | None = None,
+        timeout: float = 300.0,
     ) -> None:
         self._http = http
         self._endpoint = endpoint
@@ -119,6 +132,8 @@ class GenerationClient:
         self._model = model
         self._pacer = pacer
         self._retry = retry or RetryPolicy()
+        self._timeout = timeout
+        self._redact = SecretRedactor([api_key]).redact
 
     async def generate(
         self, request: ImageRequest, *, on_attempt: Callable[[str], None] | None = None
@@ -171,45 +186,81 @@ class GenerationClient:
             )
 
     async def _call(self, request: ImageRequest, logid: str) -> Answer:
-        headers = {"Content-Type": "application/json", "X-TT-LOGID": logid}
-        content = json.dumps(request.body(self._model), ensure_ascii=False).encode()
         try:
-            async with self._http.stream(
-                "POST",
-                self._endpoint,
-                params={"ak": self._api_key},
-                headers=headers,
-                content=content,
-            ) as response:
-                if response.status_code != 200:
-                    await response.aread()
-                    _raise_for_status(response, logid)
-                # Decoded as it arrives: the body is never held whole (see stream.py).
-                reader = AnswerReader(expected_size=_body_size(response))
-                async for chunk in response.aiter_bytes():
-                    reader.feed(chunk)
-        except httpx.TimeoutException as exc:
+            async with asyncio.timeout(self._timeout):
+                reader = await self._read_answer(request, logid)
+            return parse_read_answer(reader, logid=logid, redact=self._redact)
+        except GenerationError:
+            raise
+        except (TimeoutError, httpx.TimeoutException) as exc:
             raise GatewayTimeout("the gateway timed out", logid=logid) from exc
+        except httpx.DecodingError as exc:
+            raise MalformedAnswer("the gateway's answer did not decompress", logid=logid) from exc
         except httpx.TransportError as exc:
             raise UpstreamUnavailable(
                 f"could not reach the gateway ({type(exc).__name__})", logid=logid
             ) from exc
-        return parse_read_answer(reader, logid=logid)
+        except Exception as exc:  # the answer is untrusted: whatever it breaks, it is broken
+            # Not logger.exception: `generate` shows ERROR, and the user gets one line.
+            logger.warning("unreadable gateway answer logid=%s", logid, exc_info=True)
+            raise MalformedAnswer("the gateway's answer could not be read", logid=logid) from exc
+
+    async def _read_answer(self, request: ImageRequest, logid: str) -> AnswerReader:
+        headers = {"Content-Type": "application/json", "X-TT-LOGID": logid}
+        content = json.dumps(request.body(self._model), ensure_ascii=False).encode()
+        async with self._http.stream(
+            "POST",
+            self._endpoint,
+            params={"ak": self._api_key},
+            headers=headers,
+            content=content,
+        ) as response:
+            if response.status_code != 200:
+                body = await _read_at_most(response, MAX_ERROR_BYTES)
+                _raise_for_status(response, body, logid, self._redact)
+            size = _body_size(response)
+            if size is not None and size > MAX_ANSWER_BYTES:
+                raise _too_large(logid)
+            # Decoded as it arrives: the body is never held whole (see stream.py).
+            reader = AnswerReader(expected_size=size)
+            async for chunk in response.aiter_bytes():
+                if reader.size + len(chunk) > MAX_ANSWER_BYTES:
+                    raise _too_large(logid)
+                reader.feed(chunk)
+        return reader
+
+
+def _too_large(logid: str) -> AnswerTooLarge:
+    return AnswerTooLarge(
+        f"the gateway's answer is too large (over {MAX_ANSWER_BYTES // 2**20} MB)", logid=logid
+    )
+
+
+async def _read_at_most(response: httpx.Response, limit: int) -> bytes:
+    """The body's first ``limit`` bytes; the rest is never read (the connection closes)."""
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body += chunk[: limit - len(body)]
+        if len(body) >= limit:
+            break
+    return bytes(body)
 
 
 def _body_size(response: httpx.Response) -> int | None:
     """The decoded body's size, if the headers tell it (not when compressed)."""
     length = response.headers.get("content-length", "")
-    if response.headers.get("content-encoding") or not length.isdigit():
+    if response.headers.get("content-encoding") or not (length.isascii() and length.isdigit()):
         return None
     return int(length)
 
 
-def _raise_for_status(response: httpx.Response, logid: str) -> None:
+def _raise_for_status(
+    response: httpx.Response, body: bytes, logid: str, redact: Callable[[str], str]
+) -> None:
     status = response.status_code
     if status == 200:
         return
-    detail = _detail(response)
+    detail = redact(_detail(body))
     if status in (401, 403):
         raise KeyRejected(
             f"the gateway rejected the key ({status}{detail})", status=status, logid=logid
@@ -217,7 +268,7 @@ def _raise_for_status(response: httpx.Response, logid: str) -> None:
     if status == 429:
         raise RateLimited(
             f"the gateway is rate limiting ({status}{detail})",
-            retry_after=_retry_after(response.headers.get("Retry-After")),
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
             logid=logid,
         )
     if status >= 500 or status == 408:
@@ -229,28 +280,15 @@ def _raise_for_status(response: httpx.Response, logid: str) -> None:
     )
 
 
-def _detail(response: httpx.Response) -> str:
-    """A short reason from an error body, never more than one line."""
+def _detail(body: bytes) -> str:
+    """A short reason from an error body, never more than one line. A body cut at
+    its ceiling is no JSON, so it gives none."""
     try:
-        body = response.json()
-    except ValueError:
+        parsed = json.loads(body)
+    except (ValueError, RecursionError):
         return ""
-    if not isinstance(body, dict):
+    if not isinstance(parsed, dict):
         return ""
-    error = body.get("error")
-    message = error.get("message") if isinstance(error, dict) else body.get("msg") or error
+    error = parsed.get("error")
+    message = error.get("message") if isinstance(error, dict) else parsed.get("msg") or error
     return f": {str(message).splitlines()[0][:200]}" if message else ""
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())

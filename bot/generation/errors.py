@@ -6,11 +6,12 @@
     ├── BadRequest            400: the gateway rejected the request (not retried)
     ├── KeyRejected           401/403: the key is wrong or expired (not retried)
     ├── RateLimited           429: too many requests (retried, honouring Retry-After)
-    ├── UpstreamUnavailable   5xx, timeouts, connection errors (retried with backoff)
-    │   └── GatewayTimeout    no answer in time
+    ├── UpstreamUnavailable   5xx, connection errors (retried with backoff)
+    │   └── GatewayTimeout    no whole answer within BANANA_TIMEOUT (retried)
     ├── Declined              a 200 with no image: carries the model's own words
     ├── GatewayErrorCode      ``code != 0`` or an ``error`` object: carries code and message
-    └── MalformedAnswer       not JSON, bad base64, or bytes that are no image
+    └── MalformedAnswer       not JSON, bad base64, bad compression, or bytes that are no image
+        └── AnswerTooLarge    the answer outgrew the size any image needs (not retried)
 
 Messages never contain the key or the request URL.
 """
@@ -59,7 +60,8 @@ class UpstreamUnavailable(GenerationError):
 
 
 class GatewayTimeout(UpstreamUnavailable):
-    """The gateway did not answer in time."""
+    """The gateway did not finish answering in time (one call's whole deadline, or a
+    connect or read timeout). Match on this class, not on the message's words."""
 
 
 class Declined(GenerationError):
@@ -88,3 +90,7 @@ class GatewayErrorCode(GenerationError):
 
 class MalformedAnswer(GenerationError):
     pass
+
+
+class AnswerTooLarge(MalformedAnswer):
+    """The answer's body passed its ceiling; reading stopped there."""

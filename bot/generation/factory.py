@@ -20,7 +20,8 @@ async def open_generation_client(settings: Settings) -> AsyncIterator[Generation
         SettingsError: ``BANANA_API_KEY`` is not set (nothing is sent).
     """
     api_key = settings.require_api_key()
-    timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
+    # Each read is bounded too, but the whole call's deadline is the client's.
+    timeout = httpx.Timeout(settings.call_timeout, connect=settings.connect_timeout)
     limits = httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=4)
     async with httpx.AsyncClient(timeout=timeout, limits=limits) as http:
         yield GenerationClient(
@@ -34,4 +35,5 @@ async def open_generation_client(settings: Settings) -> AsyncIterator[Generation
                 within=settings.retry_within,
                 backoff=settings.backoff,
             ),
+            timeout=settings.call_timeout,
         )

@@ -21,6 +21,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from bot.http_headers import parse_retry_after
 from bot.metrics import Metrics
 from bot.settings import Settings
 
@@ -63,12 +64,11 @@ class LineUpRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
 
 
 def _retry_after(response: HttpResponse) -> float:
+    """Slack's Retry-After in seconds; 1 s when it is missing or unreadable."""
     for name, values in response.headers.items():
         if name.lower() == "retry-after" and values:
-            try:
-                return max(0.0, float(values[0]))
-            except ValueError:
-                break
+            seconds = parse_retry_after(values[0])
+            return 1.0 if seconds is None else seconds
     return 1.0
 
 

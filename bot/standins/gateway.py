@@ -21,6 +21,7 @@ from aiohttp import web
 
 from bot.generation.model import PIXEL_SIZES, pixel_size
 from bot.preview import render_noise_png, render_preview
+from bot.standins import hostile
 from bot.standins.serving import serve_locally
 
 PATH = "/gpt/openapi/online/multimodal/crawl"
@@ -42,6 +43,7 @@ MODES = (
     "no_data",  # choices at the top level, no data wrapper
     "thought",  # an interim thought image before the final one
     "noise",  # an incompressible PNG of the published size
+    *hostile.HOSTILE_MODES,  # trickles, floods, garbled encodings: see hostile.py
 )
 _DIRECTIVE = re.compile(r"\[standin:([a-z_]+)\]")
 
@@ -57,6 +59,7 @@ class RecordedRequest:
     mode: str
     inputs: int = 0
     at: float = field(default_factory=time.monotonic)
+    sent: int = 0  # bytes of a streamed hostile answer written before the client hung up
 
 
 class GatewayStandIn:
@@ -66,6 +69,7 @@ class GatewayStandIn:
         api_key: str = "standin-key",
         latency: float = 0.0,
         slow_seconds: float = 5.0,
+        trickle_interval: float = 1.0,
         retry_after: int = 1,
         default_mode: str = "ok",
         label: str = "",
@@ -73,6 +77,7 @@ class GatewayStandIn:
         self.api_key = api_key
         self.latency = latency
         self.slow_seconds = slow_seconds
+        self.trickle_interval = trickle_interval
         self.retry_after = retry_after
         self.default_mode = default_mode
         self.label = label
@@ -141,9 +146,8 @@ class GatewayStandIn:
             not str(p.get("image_url", {}).get("url", "")).startswith("data:image/") for p in inputs
         ):
             return web.json_response({"code": -1013, "msg": "Provided image is not valid"})
-        self.requests.append(
-            RecordedRequest(logid, key, prompt, ratio, size, body, mode, len(inputs))
-        )
+        record = RecordedRequest(logid, key, prompt, ratio, size, body, mode, len(inputs))
+        self.requests.append(record)
 
         if key != self.api_key:
             return web.json_response({"code": 401, "msg": "invalid ak"}, status=401)
@@ -152,6 +156,8 @@ class GatewayStandIn:
                 {"code": 400, "msg": f"invalid image_config {ratio!r} {size!r}"}, status=400
             )
         await asyncio.sleep(self.latency + (self.slow_seconds if mode == "slow" else 0))
+        if mode in hostile.HOSTILE_MODES:
+            return await hostile.reply(mode, request, record, self.trickle_interval)
         label = f"edit of {len(inputs)} image(s)" if inputs else self.label
         return await self._reply(mode, prompt, ratio, size, label)
 
