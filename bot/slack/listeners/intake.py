@@ -13,7 +13,8 @@ from typing import Any
 from bot.jobs import Admission, Entry, Job, JobRunner, Journal, Limits, Source
 from bot.options import ParsedRequest, UsageError, parse_request
 from bot.slack import mrkdwn, views
-from bot.slack.payloads import channel_id, clicking_user
+from bot.slack.downloads import FileFetcher
+from bot.slack.payloads import channel_id, clicking_user, image_file_ids
 from bot.slack.writer import DeliveryError, SlackWriter
 from bot.text import COMMAND, count, say
 
@@ -41,15 +42,19 @@ class Intake:
         writer: SlackWriter,
         journal: Journal,
         limits: Limits,
+        files: FileFetcher,
         max_images: int,
         max_prompt: int,
+        max_queue: int,
     ) -> None:
         self._runner = runner
         self._writer = writer
         self._journal = journal
         self._limits = limits
+        self._files = files
         self._max_images = max_images
         self._max_prompt = max_prompt
+        self._max_queue = max_queue
 
     # ---- words and parsing ------------------------------------------------------------
     async def words(self, user: str, text: str, name: str) -> str | None:
@@ -66,11 +71,18 @@ class Intake:
         return None
 
     def gate(self, channel: str) -> str | None:
-        """Why nothing can be made here and now, if so."""
+        """Why nothing can be made here and now, if so (logged: nothing is made)."""
         if not self._limits.allows_channel(channel):
-            return say("channel_not_allowed")
+            return _refused("channel not allowed", channel, say("channel_not_allowed"))
         if not self._runner.accepting:
-            return say("shutting_down")
+            return _refused("shutting down", channel, say("shutting_down"))
+        # Everyone's, admins' too: beyond it the queue would only grow while people wait.
+        if self._runner.active >= self._max_queue:
+            return _refused(
+                f"{self._runner.active} requests waiting or running (BANANA_MAX_QUEUE)",
+                channel,
+                say("refused.very_busy"),
+            )
         return None
 
     def parse(self, text: str, usage_name: str) -> tuple[ParsedRequest | None, str | None]:
@@ -79,7 +91,12 @@ class Intake:
                 text, max_images=self._max_images, max_prompt=self._max_prompt
             ), None
         except UsageError as exc:
+            logger.info("request not acted on: a usage error")
             return None, mrkdwn.usage_error_text(exc, usage_name)
+
+    async def images_in(self, files: object) -> tuple[str, ...]:
+        """The images among a message's files (Slack Connect stubs looked up first)."""
+        return await image_file_ids(files, self._files.describe)
 
     # ---- the one admission path -------------------------------------------------------------
     async def request(self, job: Job, keys: list[str], *, first: Answer | None = None) -> Admitted:
@@ -96,9 +113,11 @@ class Intake:
             logger.info("duplicate delivery ignored key=%s", job.key)
             return Admitted(False)
         if decision.admission is Admission.TOO_MANY_QUEUED:
+            logger.info("request not acted on: user=%s has too many queued", job.user)
             images = count("count.image", self._limits.max_queued_per_user)
             return Admitted(False, say("refused.too_many_queued", images=images, command=COMMAND))
         if decision.admission is Admission.OVER_QUOTA:
+            logger.info("request not acted on: user=%s is over the daily quota", job.user)
             quota, used = self._limits.daily_quota, decision.used_today
             return Admitted(
                 False,
@@ -196,3 +215,8 @@ class Intake:
             await self._writer.reply(channel, thread, text)
         else:
             await self._writer.whisper(channel, user, thread, text)
+
+
+def _refused(reason: str, channel: str, words: str) -> str:
+    logger.info("request not acted on: %s channel=%s", reason, channel)
+    return words
