@@ -15,7 +15,15 @@ import sys
 from collections.abc import Iterable
 
 REDACTED = "[redacted]"
-_QUERY_KEY = re.compile(r"(?i)([?&]ak=)[^&\s\"'#>]+")
+_QUERY_KEY = re.compile(r"(?i)(\bak=)[^&\s\"'#>]+")
+
+
+def redact_query_keys(text: str) -> str:
+    """Every ``ak=<key>`` (the gateway key in a URL) → ``ak=[redacted]``.
+
+    Logs, and the words users read: a gateway error may echo its request URL.
+    """
+    return _QUERY_KEY.sub(r"\1" + REDACTED, text)
 
 
 class SecretRedactor(logging.Filter):
@@ -28,7 +36,7 @@ class SecretRedactor(logging.Filter):
         self._formatter = logging.Formatter()
 
     def redact(self, text: str) -> str:
-        text = _QUERY_KEY.sub(r"\1" + REDACTED, text)
+        text = redact_query_keys(text)
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)
         return text

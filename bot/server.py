@@ -89,9 +89,12 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
             )
             return 1
         writer = SlackWriter(client, session, workspace_url=str(identity.get("url") or ""))
+        files = FileFetcher(
+            client, session, api_url=settings.slack_api_url, max_bytes=settings.max_input_bytes
+        )
         runner = JobRunner(
             generator,
-            SlackPublisher(writer, FileFetcher(client, session)),
+            SlackPublisher(writer, files),
             journal,
             workers=settings.concurrency,
             resume_within=settings.resume_within,
@@ -103,9 +106,11 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
             writer=writer,
             journal=journal,
             limits=Limits.from_settings(settings),
+            files=files,
             max_images=settings.max_images,
             max_prompt=settings.max_prompt,
             metrics=metrics,
+            max_queue=settings.max_queue,
         )
         register_listeners(bolt, intake)
         await journal.prune_deliveries()

@@ -71,6 +71,8 @@ class Settings:
     admins: frozenset[str] = frozenset()
     allowed_channels: frozenset[str] = frozenset()
     max_prompt: int = 4000
+    max_queue: int = 200  # requests waiting or running, all users together
+    max_input_bytes: int = 50 * 1024**2  # the largest image to edit the bot downloads
     # A SQLite file (one process) or a PostgreSQL server (shared): BANANA_DB.
     database: Path | PostgresURL = Path("data/banana.db")
     host: str | None = None  # None: 0.0.0.0 for serve, 127.0.0.1 for the sandbox
@@ -141,6 +143,10 @@ class Settings:
             admins=env.ids("BANANA_ADMINS"),
             allowed_channels=env.ids("BANANA_ALLOWED_CHANNELS"),
             max_prompt=env.number("BANANA_MAX_PROMPT", int, cls.max_prompt, minimum=1),
+            max_queue=env.number("BANANA_MAX_QUEUE", int, cls.max_queue, minimum=1),
+            max_input_bytes=env.number(
+                "BANANA_MAX_INPUT_BYTES", int, cls.max_input_bytes, minimum=1
+            ),
             database=env.database("BANANA_DB", cls.database),
             host=env.text("HOST"),
             port=env.number("PORT", int, cls.port, minimum=0, maximum=65535),

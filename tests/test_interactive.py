@@ -211,6 +211,8 @@ async def test_thread_iterations_are_numbered_and_can_name_a_version(
         )
         await eventually(lambda: len(results(slack)) == 2)
         assert results(slack)[1].text.startswith("*v2*")
+        # The card follows the journal's record of delivery: only then may the bot die.
+        await eventually(lambda: len(cards(slack)) == 2)
     assert gateway.requests[1].inputs == 1
     # Across a restart, naming v1 edits v1, not the latest.
     async with running_bot(gateway, slack, tmp_path) as bot:
@@ -224,6 +226,7 @@ async def test_thread_iterations_are_numbered_and_can_name_a_version(
         )
         await eventually(lambda: len(results(slack)) == 3)
         assert results(slack)[2].text.startswith("*v3*")
+        await eventually(lambda: len(cards(slack)) == 3)
     v1_file = v1.files[0]["id"]
     last_downloads = [c.args["file_id"] for c in slack.calls_to("download")]
     assert last_downloads[-1] == v1_file

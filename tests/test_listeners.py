@@ -22,6 +22,7 @@ from bot.generation import GenerationClient
 from bot.jobs import JobRunner, Journal, Limits
 from bot.settings import Settings
 from bot.slack.app import build_bolt_app
+from bot.slack.downloads import FileFetcher
 from bot.slack.listeners import Intake, register_listeners
 from bot.slack.listeners.commands import CommandListeners
 from bot.slack.listeners.interactions import InteractionListeners
@@ -57,8 +58,10 @@ async def wired(
             writer=SlackWriter(client, session),
             journal=journal,
             limits=Limits(max_queued_per_user=3, daily_quota=2),
+            files=FileFetcher(client, session, api_url=slack.api_url, max_bytes=1024**2),
             max_images=4,
             max_prompt=4000,
+            max_queue=200,
         )
         yield Wired(intake, journal, publisher, client)
         await runner.close(grace=1.0)

@@ -13,6 +13,7 @@ def test_defaults_follow_the_contract() -> None:
     assert settings.slack_api_url == "https://slack.com/api/"
     assert settings.database == Path("data/banana.db")
     assert not settings.slack_configured
+    assert (settings.max_queue, settings.max_input_bytes) == (200, 50 * 1024**2)
 
 
 def test_network_and_url_override() -> None:
@@ -32,6 +33,8 @@ def test_network_and_url_override() -> None:
         ("BANANA_API_URL", "ftp://x", "BANANA_API_URL must be an http:// or https:// URL"),
         ("LOG_LEVEL", "loud", "LOG_LEVEL must be one of DEBUG"),
         ("BANANA_DB", "mysql://db/banana", "BANANA_DB must be a file path or a postgresql:// URL"),
+        ("BANANA_MAX_QUEUE", "0", "BANANA_MAX_QUEUE must be a whole number ≥ 1"),
+        ("BANANA_MAX_INPUT_BYTES", "50MB", "BANANA_MAX_INPUT_BYTES must be a whole number ≥ 1"),
     ],
 )
 def test_invalid_values_name_the_variable(name: str, value: str, expected: str) -> None:

@@ -165,7 +165,7 @@ async def test_mention_with_bad_options_whispers_the_error(
         {"subtype": "bot_message", "bot_id": "B0OTHER"},
         {"subtype": "message_changed"},
         {"subtype": "message_deleted"},
-        {"subtype": "thread_broadcast"},
+        {"subtype": "channel_join"},
         {"user": BOT_USER},
     ],
 )

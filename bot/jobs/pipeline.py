@@ -1,5 +1,6 @@
-"""One job's way from admitted to done: its inputs, its units in the fair queue,
-their results gathered, the images delivered — ending in an outcome, as data.
+"""One job's way from admitted to done: its units in the fair queue, its inputs
+fetched once the first is taken, their results gathered, the images delivered —
+ending in an outcome, as data.
 
 The runner owns the queue, the workers and the tasks; this module owns what
 happens to one job between them, and says nothing itself: the publisher
@@ -11,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from functools import partial
 
 from bot.generation import (
     BadRequest,
@@ -89,6 +91,43 @@ def log_event(job: Job, state: str, **fields: object) -> None:
 
 
 Ahead = Callable[[str], int | None]  # images before a job's first, while it waits
+Inputs = tuple[tuple[InputImage, ...], tuple[str, ...]]  # images to edit, and their names
+
+
+class JobRequest:
+    """A job's gateway request, shared by its units.
+
+    The images to edit are fetched when a worker takes the job's first unit,
+    not while the job waits: a queued job holds no downloaded bytes, and a
+    long queue costs no memory for them. Fetched once; a failure is kept, so
+    the job's other units fail at once without a second download.
+    """
+
+    def __init__(self, base: ImageRequest, load: Callable[[], Awaitable[Inputs]]) -> None:
+        self._base = base
+        self._load = load
+        self._lock = asyncio.Lock()
+        self._ready: ImageRequest | None = None
+        self._error: Exception | None = None
+        self.input_names: tuple[str, ...] = ()
+
+    async def ready(self) -> ImageRequest:
+        """The request with its images.
+
+        Raises:
+            InputUnreadable: an image to edit could not be fetched or read.
+        """
+        async with self._lock:
+            if self._error is not None:
+                raise self._error
+            if self._ready is None:
+                try:
+                    images, self.input_names = await self._load()
+                except Exception as exc:
+                    self._error = exc
+                    raise
+                self._ready = replace(self._base, images=images)
+            return self._ready
 
 
 class JobPipeline:
@@ -96,7 +135,7 @@ class JobPipeline:
         self,
         publisher: Publisher,
         journal: Journal,
-        queue: FairQueue[ImageRequest],
+        queue: FairQueue[JobRequest],
         ahead: Ahead,
         *,
         tick_seconds: float,
@@ -110,15 +149,12 @@ class JobPipeline:
         self._tick = tick_seconds
 
     async def run(
-        self, job: Job, ref: StatusRef, progress: Progress, units: list[Unit[ImageRequest]]
+        self, job: Job, ref: StatusRef, progress: Progress, units: list[Unit[JobRequest]]
     ) -> Outcome:
         """Generate and deliver ``job``; ``units`` is filled as they are queued (to cancel)."""
-        try:
-            inputs, input_names = await self._inputs(job)
-        except InputUnreadable as exc:
-            return Failed(exc)
-        request = ImageRequest(
-            job.prompt, job.options.aspect_ratio, job.options.size, images=inputs
+        request = JobRequest(
+            ImageRequest(job.prompt, job.options.aspect_ratio, job.options.size),
+            partial(self._inputs, job),
         )
         units.extend(Unit(job.user, job.id, request) for _ in range(job.options.count))
         ticker = asyncio.create_task(self._keep_status_fresh(job, ref, progress))
@@ -130,9 +166,11 @@ class JobPipeline:
         finally:
             ticker.cancel()
             await asyncio.gather(ticker, return_exceptions=True)
+        input_names = request.input_names
+        del request  # the images to edit are no longer needed
         return await self._outcome(job, ref, progress, results, input_names)
 
-    async def _inputs(self, job: Job) -> tuple[tuple[InputImage, ...], tuple[str, ...]]:
+    async def _inputs(self, job: Job) -> Inputs:
         """The images to edit, each brought under the gateway's size limit, and their names."""
         prepared, names = [], []
         for file_id in job.inputs:
@@ -156,6 +194,9 @@ class JobPipeline:
             return Cancelled()
         if any(isinstance(r, (ShuttingDown, asyncio.CancelledError)) for r in results):
             return Paused()
+        unreadable = [r for r in results if isinstance(r, InputUnreadable)]
+        if unreadable:
+            return Failed(unreadable[0])
         for result in results:
             if isinstance(result, BaseException) and not isinstance(result, GenerationError):
                 raise result

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import time
 
-from bot.generation import GenerationClient, GenerationError, ImageRequest
+from bot.generation import GenerationClient, GenerationError
 from bot.jobs.fair_queue import FairQueue, QueueClosed, Unit
 from bot.jobs.job import Job, StatusRef
 from bot.jobs.journal import Entry, Journal
@@ -23,13 +23,22 @@ from bot.jobs.outcomes import (
     Cancelled,
     Delivered,
     Failed,
+    InputUnreadable,
     Interrupted,
     Outcome,
     Paused,
     Unexpected,
 )
-from bot.jobs.pipeline import CancelledUnit, JobPipeline, Progress, ShuttingDown, log_event
+from bot.jobs.pipeline import (
+    CancelledUnit,
+    JobPipeline,
+    JobRequest,
+    Progress,
+    ShuttingDown,
+    log_event,
+)
 from bot.jobs.publisher import Publisher, PublishError, StatusView
+from bot.logs import redact_query_keys
 from bot.metrics import Metrics
 
 logger = logging.getLogger(__name__)
@@ -42,8 +51,9 @@ def _status_ref(entry: Entry) -> StatusRef | None:
 
 
 def _describe(error: Exception) -> str:
-    """For the journal, read by operators: the error's class and its (clipped) message."""
-    return f"{type(error).__name__}: {error}"[:500]
+    """For the journal, read by operators: the error's class and its (clipped) message,
+    with no gateway key in it (an error may echo its request URL)."""
+    return redact_query_keys(f"{type(error).__name__}: {error}")[:500]
 
 
 class JobRunner:
@@ -64,7 +74,7 @@ class JobRunner:
         self._journal = journal
         self._worker_count = workers
         self._resume_within = resume_within
-        self._queue: FairQueue[ImageRequest] = FairQueue()
+        self._queue: FairQueue[JobRequest] = FairQueue()
         self._pipeline = JobPipeline(
             publisher,
             journal,
@@ -73,7 +83,7 @@ class JobRunner:
             tick_seconds=tick_seconds,
             metrics=self._metrics,
         )
-        self._jobs: dict[str, tuple[Job, list[Unit[ImageRequest]], Progress]] = {}
+        self._jobs: dict[str, tuple[Job, list[Unit[JobRequest]], Progress]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._workers: set[asyncio.Task[None]] = set()
         self._in_flight = 0  # units being generated right now
@@ -84,6 +94,7 @@ class JobRunner:
 
     @property
     def active(self) -> int:
+        """Jobs admitted and not finished: waiting, generating or being delivered."""
         return len(self._tasks)
 
     def start(self) -> None:
@@ -181,7 +192,7 @@ class JobRunner:
             await self._generate(unit)
         return True
 
-    async def _generate(self, unit: Unit[ImageRequest]) -> None:
+    async def _generate(self, unit: Unit[JobRequest]) -> None:
         _, _, progress = self._jobs[unit.job_id]
         if progress.state == "queued":
             progress.state = "running"
@@ -195,9 +206,14 @@ class JobRunner:
             progress.attempt(logid)
 
         try:
-            generation = await self._generator.generate(unit.payload, on_attempt=attempt)
+            # The job's first unit fetches its images to edit; the others wait for them.
+            request = await unit.payload.ready()
+            started = time.monotonic()
+            generation = await self._generator.generate(request, on_attempt=attempt)
         except GenerationError as exc:
             self._observe_call(started, attempts)
+            unit.result.set_exception(exc)
+        except InputUnreadable as exc:
             unit.result.set_exception(exc)
         except asyncio.CancelledError:
             unit.result.set_exception(ShuttingDown())
@@ -235,7 +251,7 @@ class JobRunner:
             log_event(job, "failed", error="status_not_posted")
             await self._publisher.not_started(job)
             return
-        units: list[Unit[ImageRequest]] = []
+        units: list[Unit[JobRequest]] = []
         self._jobs[job.id] = (job, units, progress)
         try:
             outcome = await self._pipeline.run(job, ref, progress, units)

@@ -84,6 +84,13 @@ def status_text(
     return say("status.done", request=request)
 
 
+def byte_size(size: int) -> str:
+    """``52428800`` → ``50 MB``; small sizes in KB."""
+    if size >= 1024**2:
+        return f"{size / 1024**2:.0f} MB"
+    return f"{max(1, round(size / 1024))} KB"
+
+
 def usage_text(command: str = COMMAND) -> str:
     aliases = ", ".join(f"`{name}` {ratio}" for name, ratio in RATIO_ALIASES.items())
     return "\n".join(

@@ -23,7 +23,7 @@ from bot.jobs.outcomes import (
 )
 from bot.jobs.publisher import InputFile, PublishError, StatusView
 from bot.slack import mrkdwn, views
-from bot.slack.downloads import FileFetcher
+from bot.slack.downloads import NOT_ON_SLACK, TOO_LARGE, FileFetcher
 from bot.slack.status import StatusLines
 from bot.slack.writer import UNREACHABLE, DeliveryError, SlackWriter
 from bot.text import count, say
@@ -39,11 +39,15 @@ def _publish_error(exc: DeliveryError) -> PublishError:
     return PublishError(str(exc), code=exc.code)
 
 
-def reason_text(error: JobError) -> str:
+def reason_text(error: JobError, *, max_input_bytes: int = 0) -> str:
     """Why a job failed, for its status line."""
     if isinstance(error, GenerationError):
         return mrkdwn.failure_text(error)
     if isinstance(error, InputUnreadable):
+        if error.code == NOT_ON_SLACK:
+            return say("failure.input_external")
+        if error.code == TOO_LARGE:
+            return say("failure.input_too_large", limit=mrkdwn.byte_size(max_input_bytes))
         return say("failure.input", detail=mrkdwn.escape(error.code))
     if isinstance(error, UploadRefused):
         return say("failure.upload", detail=mrkdwn.escape(error.code))
@@ -160,7 +164,8 @@ class SlackPublisher:
             if isinstance(outcome, Delivered):
                 await self._show_result(job, ref, outcome)
             elif isinstance(outcome, Failed):
-                text = mrkdwn.status_text(job, "failed", 0, reason_text(outcome.error))
+                reason = reason_text(outcome.error, max_input_bytes=self._files.max_bytes)
+                text = mrkdwn.status_text(job, "failed", 0, reason)
                 card_text, blocks = views.failure_card(job, text, declined=outcome.declined)
                 await self._fail(job, ref, card_text, blocks)
             elif isinstance(outcome, Paused):

@@ -44,6 +44,8 @@ MODES = (
     "thought",  # an interim thought image before the final one
     "noise",  # an incompressible PNG of the published size
     *hostile.HOSTILE_MODES,  # trickles, floods, garbled encodings: see hostile.py
+    "bad_request",  # 400 with a message (``words`` when set)
+    "stopped",  # 200, no image, finish_reason ``words`` (or OTHER)
 )
 _DIRECTIVE = re.compile(r"\[standin:([a-z_]+)\]")
 
@@ -81,6 +83,9 @@ class GatewayStandIn:
         self.retry_after = retry_after
         self.default_mode = default_mode
         self.label = label
+        # When set, what the model and the gateway say instead of their usual words
+        # (ok, text_only, stopped, code_error, error_object, bad_request): outside text.
+        self.words: str | None = None
         self.requests: list[RecordedRequest] = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -181,14 +186,23 @@ class GatewayStandIn:
             return web.json_response({"code": status, "msg": "model is overloaded"}, status=status)
         if mode == "not_json":
             return web.Response(text="<html>502 Bad Gateway</html>", content_type="text/html")
+        if mode == "bad_request":
+            return web.json_response({"code": 400, "msg": self.words or "bad request"}, status=400)
         if mode == "code_error":
-            return web.json_response({"code": -1013, "msg": "Provided image is not valid"})
+            return web.json_response(
+                {"code": -1013, "msg": self.words or "Provided image is not valid"}
+            )
         if mode == "error_object":
-            return web.json_response({"error": {"code": 500, "message": "internal error"}})
-        contents: list[dict[str, Any]] = [{"type": "text", "text": "好的，为你生成图片。"}]
+            code, message = (self.words, self.words) if self.words else (500, "internal error")
+            return web.json_response({"error": {"code": code, "message": message}})
+        said = self.words or "好的，为你生成图片。"
+        contents: list[dict[str, Any]] = [{"type": "text", "text": said}]
         finish = "stop"
         if mode == "text_only":
-            contents = [{"type": "text", "text": "I can't draw that, but I can describe it."}]
+            said = self.words or "I can't draw that, but I can describe it."
+            contents = [{"type": "text", "text": said}]
+        elif mode == "stopped":
+            contents, finish = [], self.words or "OTHER"
         elif mode == "safety":
             contents, finish = [], "IMAGE_SAFETY"
         elif mode == "bad_base64":

@@ -435,25 +435,70 @@ class SlackStandIn:
         upload = self.uploads.get(request.match_info["file_id"])
         if upload is None or upload["data"] is None or upload.get("deleted"):
             return web.Response(status=404)
+        if upload.get("redirect"):
+            raise web.HTTPFound(str(upload["redirect"]))
         return web.Response(body=upload["data"], content_type=_mime(upload["filename"]))
 
-    def add_user_file(self, name: str, data: bytes) -> dict[str, Any]:
-        """A file a person uploaded (as it appears in a message's ``files``)."""
+    def add_user_file(
+        self,
+        name: str,
+        data: bytes,
+        *,
+        url: str | None = None,
+        external: bool = False,
+        redirect: str | None = None,
+        reported_size: int | None = None,
+    ) -> dict[str, Any]:
+        """A file a person uploaded (as it appears in a message's ``files``).
+
+        ``url``: where ``files.info`` says its bytes are (default: here); ``external``:
+        a file that lives elsewhere (Google Drive, a link), as ``files.info`` shows one;
+        ``redirect``: its download here answers with a redirect there;
+        ``reported_size``: the size ``files.info`` claims.
+        """
         file_id = f"F{next(self._ids):08d}"
-        self.uploads[file_id] = {"filename": name, "length": len(data), "data": data}
+        self.uploads[file_id] = {
+            "filename": name,
+            "length": len(data),
+            "data": data,
+            "url": url,
+            "external": external,
+            "redirect": redirect,
+            "reported_size": reported_size,
+        }
         return self._file_object(file_id)
 
     def _file_object(self, file_id: str) -> dict[str, Any]:
         upload = self.uploads[file_id]
         name = str(upload["filename"])
-        return {
+        url = upload.get("url") or f"{self.base}/files/{file_id}/{name}"
+        file = {
             "id": file_id,
             "name": name,
             "title": upload.get("title") or name,
             "mimetype": _mime(name),
-            "size": upload["length"],
-            "url_private": f"{self.base}/files/{file_id}/{name}",
-            "url_private_download": f"{self.base}/files/{file_id}/{name}",
+            "size": upload.get("reported_size") or upload["length"],
+            "mode": "hosted",
+            "url_private": url,
+            "url_private_download": url,
+        }
+        if upload.get("external"):
+            del file["url_private_download"]
+            file.update(mode="external", is_external=True, external_type="gdrive")
+            file["external_url"] = url
+        return file
+
+    @staticmethod
+    def connect_stub(file: dict[str, Any]) -> dict[str, Any]:
+        """The file as an event shows it in a channel shared with another organisation:
+        an id, no mimetype or URLs; ``files.info`` tells the rest."""
+        return {
+            "id": file["id"],
+            "mode": "file_access",
+            "file_access": "check_file_info",
+            "created": 0,
+            "timestamp": 0,
+            "user": "",
         }
 
     def _files_info(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -60,6 +60,10 @@ MESSAGES: dict[str, Entry] = {
         "🍳 You already have {images} cooking — wait for one to finish, "
         "or `{command} cancel` the queued ones."
     ),
+    "refused.very_busy": (
+        "🐢 I'm very busy right now — a lot of images are already waiting. "
+        "Please try again in a few minutes."
+    ),
     "refused.over_quota": (
         "📉 That would go past your daily quota of {quota}: "
         "{used} used or in progress, {left} left, you asked for {asked}. "
@@ -125,6 +129,13 @@ MESSAGES: dict[str, Entry] = {
         "Your image was made, but Slack would not take the upload ({detail}). Try again."
     ),
     "failure.input": "I could not read the image to edit ({detail}). Is it still shared here?",
+    "failure.input_external": (
+        "I can only edit images uploaded to Slack — that one is stored elsewhere "
+        "(a link or another service). Download it and attach it to your message."
+    ),
+    "failure.input_too_large": (
+        "That image is too large for me to edit (the most I take is {limit}). Attach a smaller one."
+    ),
     "refusal.IMAGE_SAFETY": "the image tripped the model's safety filter",
     "refusal.SAFETY": "the request tripped the model's safety filter",
     "refusal.IMAGE_PROHIBITED_CONTENT": "the image would show prohibited content",

@@ -1,8 +1,9 @@
 """Why a generation failed, in the requester's words (chat and terminal alike).
 
-Words from outside — the model's, the gateway's — pass through ``quote``
-(the chat escapes them; the terminal shows them as they are) and are cut to
-fit a message; the secret redactor never lets the key through.
+Words from outside — the model's, the gateway's — have any ``ak=`` key
+scrubbed (a gateway error may echo its request URL), are cut to fit a
+message, and pass through ``quote`` (the chat escapes them; the terminal shows
+them as they are).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bot.generation import (
     RateLimited,
     UpstreamUnavailable,
 )
+from bot.logs import redact_query_keys
 from bot.text import say
 
 # Slack refuses a card whose section is over 3,000 characters: the model's (or
@@ -42,7 +44,8 @@ def as_is(text: str) -> str:
 
 
 def clip(text: str, limit: int = MODEL_WORDS_SHOWN) -> str:
-    """Words from the model or the gateway, cut to fit in a message or card."""
+    """Words from the model or the gateway, with no key in them, cut to fit a message or card."""
+    text = redact_query_keys(text)
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
@@ -90,5 +93,5 @@ def cli_failure_text(error: GenerationError) -> str:
     if isinstance(error, KeyRejected):
         return say("cli.key_rejected", status=error.status)
     if isinstance(error, BadRequest):
-        return say("cli.bad_request", detail=str(error))
+        return say("cli.bad_request", detail=redact_query_keys(str(error)))
     return failure_text(error, ask=say("cli.ask_admin"))

@@ -11,14 +11,12 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from bot.jobs import Job, Source
 from bot.markup import strip_user_mentions, to_plain
 from bot.slack.listeners.intake import MENTION, Intake
-from bot.slack.payloads import image_file_ids
+from bot.slack.payloads import not_a_new_request
 from bot.text import say
 
 logger = logging.getLogger(__name__)
 
 _VERSION = re.compile(r"^v(\d+)\b[,:]?\s*(?:but\s+)?", re.IGNORECASE)
-# Message subtypes that can be a request; edits, deletions, bots, broadcasts are not.
-_REQUEST_SUBTYPES = {None, "file_share"}
 
 
 class ConversationListeners:
@@ -32,16 +30,22 @@ class ConversationListeners:
     async def on_mention(
         self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
     ) -> None:
-        if event.get("bot_id") or event.get("edited") or event.get("subtype"):
+        reason = not_a_new_request(event, context.bot_user_id)
+        if reason:
+            _ignored("mention", body, event, reason)
             return
         await self._from_message(body, event, context, "mention")
 
     async def on_message(
         self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
     ) -> None:
-        if event.get("channel_type") != "im" or event.get("subtype") not in _REQUEST_SUBTYPES:
+        if event.get("channel_type") != "im":
+            # Mentions in channels come as app_mention; other messages are not for the bot.
+            logger.debug("message outside a DM ignored channel=%s", event.get("channel"))
             return
-        if event.get("bot_id") or event.get("user") in (None, context.bot_user_id):
+        reason = not_a_new_request(event, context.bot_user_id)
+        if reason:
+            _ignored("dm", body, event, reason)
             return
         await self._from_message(body, event, context, "dm")
 
@@ -50,6 +54,7 @@ class ConversationListeners:
     ) -> None:
         channel, ts, user = event.get("channel"), event.get("ts"), event.get("user")
         if not channel or not ts or not user:
+            _ignored(source, body, event, "no channel, ts or user")
             return
         event_id = str(body.get("event_id") or "")
         # The event id catches Slack's retries; channel+ts catches one message
@@ -95,7 +100,7 @@ class ConversationListeners:
         Returns the prompt (a version name taken out), the file ids, and a problem to
         tell the user, if any.
         """
-        attached = image_file_ids(event.get("files"))
+        attached = await self._intake.images_in(event.get("files"))
         if attached:
             return prompt, attached, None
         thread = event.get("thread_ts")
@@ -115,3 +120,16 @@ class ConversationListeners:
             chosen = matching[0]
             prompt = prompt[named.end() :].strip() or prompt
         return prompt, chosen.file_ids[:1], None
+
+
+def _ignored(source: str, body: dict[str, Any], event: dict[str, Any], reason: str) -> None:
+    """Every message the bot does not act on says why, for whoever reads the logs."""
+    logger.info(
+        "%s not acted on: %s event_id=%s channel=%s ts=%s user=%s",
+        source,
+        reason,
+        body.get("event_id") or "-",
+        event.get("channel") or "-",
+        event.get("ts") or "-",
+        event.get("user") or "-",
+    )

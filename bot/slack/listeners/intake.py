@@ -21,7 +21,8 @@ from bot.jobs import Admission, Entry, Job, JobRunner, Journal, Limits, Source
 from bot.metrics import Metrics
 from bot.options import ParsedRequest, UsageError, parse_request
 from bot.slack import mrkdwn, views
-from bot.slack.payloads import channel_id, clicking_user
+from bot.slack.downloads import FileFetcher
+from bot.slack.payloads import channel_id, clicking_user, image_file_ids
 from bot.slack.writer import DeliveryError, SlackWriter
 from bot.text import COMMAND, count, say
 
@@ -39,7 +40,16 @@ class Admitted:
 
 
 Answer = Callable[[Admitted], Awaitable[None]]
-_GATE_TEXT = {"channel": "channel_not_allowed", "shutting_down": "shutting_down"}
+_GATE_TEXT = {
+    "channel": "channel_not_allowed",
+    "shutting_down": "shutting_down",
+    "busy": "refused.very_busy",
+}
+_GATE_LOG = {
+    "channel": "channel not allowed",
+    "shutting_down": "shutting down",
+    "busy": "too many requests waiting or running (BANANA_MAX_QUEUE)",
+}
 
 
 class Intake:
@@ -50,9 +60,11 @@ class Intake:
         writer: SlackWriter,
         journal: Journal,
         limits: Limits,
+        files: FileFetcher,
         max_images: int,
         max_prompt: int,
         metrics: Metrics | None = None,
+        max_queue: int,
     ) -> None:
         self._metrics = metrics or Metrics()
         self._background: set[asyncio.Task[None]] = set()
@@ -60,8 +72,10 @@ class Intake:
         self._writer = writer
         self._journal = journal
         self._limits = limits
+        self._files = files
         self._max_images = max_images
         self._max_prompt = max_prompt
+        self._max_queue = max_queue
 
     # ---- words and parsing ------------------------------------------------------------
     async def words(self, user: str, text: str, name: str) -> str | None:
@@ -78,15 +92,21 @@ class Intake:
         return None
 
     def gate(self, channel: str) -> str | None:
-        """Why nothing can be made here and now, if so."""
+        """Why nothing can be made here and now, if so (logged: nothing is made)."""
         reason = self._closed_because(channel)
-        return say(_GATE_TEXT[reason]) if reason else None
+        if reason is None:
+            return None
+        logger.info("request not acted on: %s channel=%s", _GATE_LOG[reason], channel)
+        return say(_GATE_TEXT[reason])
 
     def _closed_because(self, channel: str) -> str | None:
         if not self._limits.allows_channel(channel):
             return "channel"
         if not self._runner.accepting:
             return "shutting_down"
+        # Everyone's, admins' too: beyond it the queue would only grow while people wait.
+        if self._runner.active >= self._max_queue:
+            return "busy"
         return None
 
     def parse(self, text: str, usage_name: str) -> tuple[ParsedRequest | None, str | None]:
@@ -95,7 +115,12 @@ class Intake:
                 text, max_images=self._max_images, max_prompt=self._max_prompt
             ), None
         except UsageError as exc:
+            logger.info("request not acted on: a usage error")
             return None, mrkdwn.usage_error_text(exc, usage_name)
+
+    async def images_in(self, files: object) -> tuple[str, ...]:
+        """The images among a message's files (Slack Connect stubs looked up first)."""
+        return await image_file_ids(files, self._files.describe)
 
     # ---- the one admission path -------------------------------------------------------------
     async def request(self, job: Job, keys: list[str], *, first: Answer | None = None) -> Admitted:
@@ -106,6 +131,7 @@ class Intake:
         """
         closed = self._closed_because(job.channel)
         if closed:
+            logger.info("request not acted on: %s channel=%s", _GATE_LOG[closed], job.channel)
             self._count(job, f"refused_{closed}")
             return Admitted(False, say(_GATE_TEXT[closed]))
         decision = await self._journal.admit(job, keys, self._limits)
@@ -114,9 +140,11 @@ class Intake:
             logger.info("duplicate delivery ignored key=%s", job.key)
             return Admitted(False)
         if decision.admission is Admission.TOO_MANY_QUEUED:
+            logger.info("request not acted on: user=%s has too many queued", job.user)
             images = count("count.image", self._limits.max_queued_per_user)
             return Admitted(False, say("refused.too_many_queued", images=images, command=COMMAND))
         if decision.admission is Admission.OVER_QUOTA:
+            logger.info("request not acted on: user=%s is over the daily quota", job.user)
             quota, used = self._limits.daily_quota, decision.used_today
             return Admitted(
                 False,

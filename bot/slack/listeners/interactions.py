@@ -13,7 +13,7 @@ from bot.jobs import Job
 from bot.options import RATIOS, ImageOptions
 from bot.slack import ids, views
 from bot.slack.listeners.intake import MENTION, Intake
-from bot.slack.payloads import channel_id, clicking_user, image_file_ids, modal_text
+from bot.slack.payloads import channel_id, clicking_user, modal_text
 from bot.text import COMMAND, say
 
 logger = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class InteractionListeners:
     async def on_edit_message(self, ack: AsyncAck, shortcut: dict[str, Any]) -> None:
         await ack()
         message = shortcut.get("message") or {}
-        files = list(image_file_ids(message.get("files")))
+        files = list(await self._intake.images_in(message.get("files")))
         if not files:
             await self._intake.notice(shortcut, say("no_images"))
             return
