@@ -262,6 +262,7 @@ async def test_the_message_shortcut_edits_a_messages_images(
     (result,) = await eventually(lambda: [m for m in results(slack) if m.ts != message.ts])
     assert result.thread_ts == message.ts
     assert gateway.requests[0].inputs == 1
+    assert gateway.requests[0].aspect_ratio == "16:9", "the photo's shape, not 1:1"
     plain = slack.add_user_message(CHANNEL, BOB, "no pictures here")
     await bot.sender.interaction(
         message_action(
