@@ -1,6 +1,7 @@
 """What a newcomer meets in the first ten minutes (issue 15): edits that keep their
-image's shape, a status line that says what is happening as it happens — the
-real process over real HTTP against the stand-ins."""
+image's shape, a status line that says what is happening as it happens, a delete
+that removes the whole result — the real process over real HTTP against the
+stand-ins."""
 
 from __future__ import annotations
 
@@ -119,3 +120,20 @@ async def test_the_status_line_shows_generating_and_the_result_as_they_happen(
     (final,) = [e for e in edits if e.args["text"].startswith("✅")]
     # Before, the result waited for the 3 s edit gap: ~2 s after the image was posted.
     assert final.at - shared.at < 1.0, "the result card follows the image at once"
+
+
+# ---- 4. delete removes the whole result -------------------------------------------------------
+async def test_delete_asks_first_and_removes_the_image_its_message_and_the_card(
+    bot: RunningBot, slack: SlackStandIn
+) -> None:
+    card = await first_result(bot, slack, "a cat to delete")
+    (message,) = results(slack)
+    assert "asked for" in message.text
+    confirm = controls(card)["banana_delete"]["confirm"]
+    assert {"title", "text", "confirm", "deny"} <= confirm.keys()
+    assert "message" in confirm["text"]["text"], "it says what goes: the message too"
+    assert confirm["style"] == "danger"
+    await bot.sender.interaction(click(card, "banana_delete", ALICE, slack))
+    await eventually(lambda: not slack.visible(CHANNEL))
+    assert message.deleted, "the message that carried the image and its logid is gone too"
+    assert slack.calls_to("files.info"), "its ts comes from the file's shares"

@@ -162,7 +162,7 @@ MESSAGES: dict[str, Entry] = {
     "button.edit": "✏️ Edit prompt",
     "button.delete": "🗑 Delete",
     "confirm.delete_title": "Delete this image?",
-    "confirm.delete_text": "The image and this card will be removed.",
+    "confirm.delete_text": "The image, the message it came in and this card will be removed.",
     "confirm.delete": "Delete",
     "confirm.keep": "Keep",
     "modal.edit_title": "Edit prompt",
