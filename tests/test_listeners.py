@@ -73,7 +73,7 @@ async def test_help_is_answered_in_the_ack(wired: Wired) -> None:
     ack = AsyncMock()
     await CommandListeners(wired.intake).on_command(ack, command("help"))
     ack.assert_awaited_once()
-    assert "*Usage:* `/banana <what to draw>" in ack.await_args.kwargs["text"]
+    assert "*Usage:* `/banana &lt;what to draw&gt;" in ack.await_args.kwargs["text"]
     assert ack.await_args.kwargs["response_type"] == "ephemeral"
 
 

@@ -109,6 +109,11 @@ def usage_error_text(error: UsageError, command: str = COMMAND) -> str:
     return say("usage_error", error=escape(str(error)), command=command)
 
 
+def plain_usage_error(error: UsageError) -> str:
+    """What is wrong, for a modal's field: Slack shows it as plain text, so no markup."""
+    return str(error).replace("`", "")
+
+
 def ack_text(parsed: ParsedRequest, quota_note: str = "") -> str:
     """The slash command's instant, ephemeral acknowledgement."""
     note = f" {quota_note}" if quota_note else ""

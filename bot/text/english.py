@@ -4,8 +4,11 @@ Templates take named parameters (``str.format`` style). An entry that counts
 something is a dict of plural forms chosen by its ``count`` parameter
 (CLDR categories: English has ``one`` and ``other``). Markup in a template is
 Slack's light mrkdwn (``*bold*``, ``_italic_``, backticks), which reads fine
-in a terminal too. Parameters that come from outside are escaped by the
-caller before they get here.
+in a terminal too; ``<``, ``>`` and ``&`` meant as themselves are written as
+Slack's entities (``&lt;``), or Slack reads ``<what to draw>`` as a link.
+Parameters that come from outside are escaped by the caller before they get
+here. Entries under ``button.``, ``confirm.``, ``modal.`` and ``cli.`` (and
+``home.title``) are plain text: Slack shows them as typed, so no markup there.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ MESSAGES: dict[str, Entry] = {
     "no_images": "That message has no images I can edit. Attach up to 4 images and mention me.",
     "version_missing": "There is no v{version} in this thread (the latest is v{latest}).",
     # ---- help -------------------------------------------------------------------------------
-    "help.usage": "*Usage:* `{command} <what to draw> [--ar W:H] [--size 1K|2K] [--n N]`",
+    "help.usage": "*Usage:* `{command} &lt;what to draw&gt; [--ar W:H] [--size 1K|2K] [--n N]`",
     "help.example": "Example: `{command} a shiba inu in a park --ar 16:9 --size 2K`",
     "help.ratios": "*Ratios* (`--ar`): {ratios} (default 1:1)",
     "help.ratio_names": "*Ratio names*: {aliases}, e.g. `--ar wide`",

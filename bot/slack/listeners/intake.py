@@ -73,12 +73,17 @@ class Intake:
             return say("shutting_down")
         return None
 
-    def parse(self, text: str, usage_name: str) -> tuple[ParsedRequest | None, str | None]:
+    def parse(
+        self, text: str, usage_name: str, *, plain: bool = False
+    ) -> tuple[ParsedRequest | None, str | None]:
+        """The request, or what is wrong with it (``plain``: for a modal, without markup)."""
         try:
             return parse_request(
                 text, max_images=self._max_images, max_prompt=self._max_prompt
             ), None
         except UsageError as exc:
+            if plain:
+                return None, mrkdwn.plain_usage_error(exc)
             return None, mrkdwn.usage_error_text(exc, usage_name)
 
     # ---- the one admission path -------------------------------------------------------------
