@@ -1,7 +1,7 @@
 """What a newcomer meets in the first ten minutes (issue 15): edits that keep their
 image's shape, a status line that says what is happening as it happens, a delete
-that removes the whole result — the real process over real HTTP against the
-stand-ins."""
+that removes the whole result, and a per-person cap worded as what it counts —
+the real process over real HTTP against the stand-ins."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from PIL import Image
 
 from bot.standins.gateway import GatewayStandIn
 from bot.standins.slack import BOT_USER, Message, SlackStandIn
-from bot.standins.slack_sender import app_mention, envelope
+from bot.standins.slack_sender import app_mention, envelope, slash_command
+from bot.text import COMMAND, count, say
+from tests.conftest import ROOT
 from tests.harness import RunningBot, eventually
 from tests.test_interactive import (
     ALICE,
@@ -137,3 +139,34 @@ async def test_delete_asks_first_and_removes_the_image_its_message_and_the_card(
     await eventually(lambda: not slack.visible(CHANNEL))
     assert message.deleted, "the message that carried the image and its logid is gone too"
     assert slack.calls_to("files.info"), "its ts comes from the file's shares"
+
+
+# ---- 5. the per-person cap counts requests, and says so ---------------------------------------
+async def test_the_cap_on_waiting_work_says_requests_and_the_readme_agrees(
+    bot: RunningBot, gateway: GatewayStandIn, slack: SlackStandIn
+) -> None:
+    gateway.slow_seconds = 3.0
+    gateway.default_mode = "slow"
+    for number in range(3):
+        reply = await bot.sender.command(
+            slash_command(
+                f"cat {number} --n 2",
+                user=ALICE,
+                channel=CHANNEL,
+                response_url=slack.response_url("cap"),
+            )
+        )
+        assert "Generating" in reply.json()["text"]
+    refused = await bot.sender.command(
+        slash_command(
+            "one more --n 2", user=ALICE, channel=CHANNEL, response_url=slack.response_url("cap")
+        )
+    )
+    text = refused.json()["text"]
+    assert "You already have 3 requests cooking" in text, text
+    assert "images" not in text
+    expected = say("refused.too_many_queued", requests=count("count.request", 3), command=COMMAND)
+    assert "you already have 3 requests cooking" in expected.lower()
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert '("you already have 3 requests cooking")' in readme
+    assert "`BANANA_MAX_QUEUED_PER_USER` (3) requests per person" in readme

@@ -19,6 +19,7 @@ MESSAGES: dict[str, Entry] = {
     # ---- counts -------------------------------------------------------------------------
     "count.image": {"one": "{count} image", "other": "{count} images"},
     "count.queued_request": {"one": "{count} queued request", "other": "{count} queued requests"},
+    "count.request": {"one": "{count} request", "other": "{count} requests"},
     # ---- short answers --------------------------------------------------------------------
     "moved_to_dm": (
         "I can't post in this conversation (invite me with `/invite @banana` to fix that), "
@@ -58,8 +59,8 @@ MESSAGES: dict[str, Entry] = {
     "quota.price": "({cost})",
     "quota.price_and_use": "({cost}; {used} of your {quota} today, refusals and failures free)",
     "refused.too_many_queued": (
-        "🍳 You already have {images} cooking — wait for one to finish, "
-        "or `{command} cancel` the queued ones."
+        "🍳 You already have {requests} cooking (each counts once, whatever its `--n`) — "
+        "wait for one to finish, or `{command} cancel` the queued ones."
     ),
     "refused.over_quota": (
         "📉 That would go past your daily quota of {quota}: "

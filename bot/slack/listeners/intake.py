@@ -101,8 +101,10 @@ class Intake:
             logger.info("duplicate delivery ignored key=%s", job.key)
             return Admitted(False)
         if decision.admission is Admission.TOO_MANY_QUEUED:
-            images = count("count.image", self._limits.max_queued_per_user)
-            return Admitted(False, say("refused.too_many_queued", images=images, command=COMMAND))
+            requests = count("count.request", self._limits.max_queued_per_user)
+            return Admitted(
+                False, say("refused.too_many_queued", requests=requests, command=COMMAND)
+            )
         if decision.admission is Admission.OVER_QUOTA:
             quota, used = self._limits.daily_quota, decision.used_today
             return Admitted(
