@@ -98,6 +98,7 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
             limits=Limits.from_settings(settings),
             max_images=settings.max_images,
             max_prompt=settings.max_prompt,
+            free_previews=settings.free_previews,
         )
         register_listeners(bolt, intake)
         await journal.prune_deliveries()

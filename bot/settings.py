@@ -56,6 +56,9 @@ class Settings:
     host: str | None = None  # None: 0.0.0.0 for serve, 127.0.0.1 for the sandbox
     port: int = 3000
     log_level: str | None = None  # None: INFO when serving, ERROR for one-off generate
+    # Not read from the environment: the sandbox sets it when, without BANANA_API_KEY,
+    # its images are offline previews that cost nothing (no prices are shown then).
+    free_previews: bool = False
 
     @property
     def endpoint(self) -> str:

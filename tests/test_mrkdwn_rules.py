@@ -202,10 +202,15 @@ def test_status_lines_results_and_reports_render_in_slack() -> None:
     ]
     texts += [mrkdwn.failure_text(error) for error in failures]
     texts += [
-        mrkdwn.usage_report_text(Usage(3, 0.2, 1.4, 1), 50, is_admin=admin)
+        mrkdwn.usage_report_text(Usage(3, 0.2, 1.4, 1), 50, is_admin=admin, free=free)
         for admin in (True, False)
+        for free in (True, False)
     ]
-    texts += [mrkdwn.quota_note(made, 3, quota) for quota in (None, 50)]
+    texts += [
+        mrkdwn.quota_note(made, 3, quota, free=free)
+        for quota in (None, 50)
+        for free in (True, False)
+    ]
     texts += [mrkdwn.cancel_report_text(n) for n in (0, 1, 2)]
     texts += [mrkdwn.origin_note(url) for url in (None, "https://x/p1")]
     texts.append(mrkdwn.inputs_note(["one.png", "two.png"]))

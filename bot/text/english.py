@@ -58,6 +58,8 @@ MESSAGES: dict[str, Entry] = {
     "ack": "🍌 Generating _{prompt}_ · {options} — I'll post it here when it's ready.{note}",
     "quota.price": "({cost})",
     "quota.price_and_use": "({cost}; {used} of your {quota} today, refusals and failures free)",
+    "quota.estimate": "≈ ${dollars}",
+    "quota.free_preview": {"one": "free preview", "other": "free previews"},
     "refused.too_many_queued": (
         "🍳 You already have {requests} cooking (each counts once, whatever its `--n`) — "
         "wait for one to finish, or `{command} cancel` the queued ones."
@@ -146,6 +148,7 @@ MESSAGES: dict[str, Entry] = {
     "usage.left": "{left} of {quota} left; resets 00:00 UTC",
     "usage.admin": "admins have no quota",
     "usage.cost": "*Estimated cost:* ${today} today · ${month} this month",
+    "usage.free": "*Cost:* nothing — these are free offline previews, not the image service",
     "usage.active": "*In progress:* {active}",
     "cancel.none": "You have no queued images to cancel (running ones always finish).",
     "cancel.done": "🚫 Cancelled {requests}. Running ones will finish.",

@@ -43,6 +43,7 @@ class Intake:
         limits: Limits,
         max_images: int,
         max_prompt: int,
+        free_previews: bool = False,
     ) -> None:
         self._runner = runner
         self._writer = writer
@@ -50,6 +51,7 @@ class Intake:
         self._limits = limits
         self._max_images = max_images
         self._max_prompt = max_prompt
+        self._free_previews = free_previews  # offline previews: nothing has a price
 
     # ---- words and parsing ------------------------------------------------------------
     async def words(self, user: str, text: str, name: str) -> str | None:
@@ -119,7 +121,10 @@ class Intake:
             )
         quota_left = None if decision.exempt else self._limits.daily_quota
         admitted = Admitted(
-            True, quota_note=mrkdwn.quota_note(job, decision.used_today, quota_left)
+            True,
+            quota_note=mrkdwn.quota_note(
+                job, decision.used_today, quota_left, free=self._free_previews
+            ),
         )
         if first is not None:
             await first(admitted)
@@ -154,7 +159,10 @@ class Intake:
     async def usage_report(self, user: str) -> str:
         usage = await self._journal.usage(user)
         return mrkdwn.usage_report_text(
-            usage, self._limits.daily_quota, self._limits.is_admin(user)
+            usage,
+            self._limits.daily_quota,
+            self._limits.is_admin(user),
+            free=self._free_previews,
         )
 
     # ---- what listeners do ----------------------------------------------------------------------
