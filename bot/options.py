@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 RATIOS = ("21:9", "16:9", "4:3", "3:2", "1:1", "9:16", "3:4", "2:3", "5:4", "4:5")
 RATIO_ALIASES = {
@@ -75,6 +75,9 @@ class ImageOptions:
     aspect_ratio: str = DEFAULT_RATIO
     size: str = DEFAULT_SIZE
     count: int = 1
+    # Options the text left out ("ar", "size", "n"), so at their default: an edit
+    # takes its image's shape instead (bot/jobs/shape.py). Not part of equality.
+    defaulted: frozenset[str] = field(default=frozenset(), compare=False)
 
     def describe(self) -> str:
         """``16:9 · 2K`` (and ``· 3 images`` for a batch)."""
@@ -253,6 +256,7 @@ def parse_request(text: str, *, max_images: int = 4, max_prompt: int = 4000) -> 
             aspect_ratio=str(found.get("ar", DEFAULT_RATIO)),
             size=str(found.get("size", DEFAULT_SIZE)),
             count=int(found.get("n", 1)),
+            defaulted=frozenset(_SPELLING) - found.keys(),
         ),
     )
 

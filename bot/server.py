@@ -111,6 +111,7 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
             max_prompt=settings.max_prompt,
             metrics=metrics,
             max_queue=settings.max_queue,
+            free_previews=settings.free_previews,
         )
         register_listeners(bolt, intake)
         await journal.prune_deliveries()

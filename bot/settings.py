@@ -79,6 +79,9 @@ class Settings:
     port: int = 3000
     log_level: str | None = None  # None: INFO when serving, ERROR for one-off generate
     log_format: str = "text"  # or "json": one object per line, for log shippers
+    # Not read from the environment: the sandbox sets it when, without BANANA_API_KEY,
+    # its images are offline previews that cost nothing (no prices are shown then).
+    free_previews: bool = False
 
     @property
     def endpoint(self) -> str:

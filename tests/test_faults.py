@@ -164,7 +164,7 @@ async def test_too_many_cooking_and_cancel_and_usage(
             (await bot.sender.command(command(slack, f"cat {i}"))).json()["text"] for i in range(4)
         ]
         assert sum("Generating" in r for r in replies) == 3
-        assert "You already have 3 images cooking" in replies[3]
+        assert "You already have 3 requests cooking" in replies[3]
         await eventually(lambda: gateway.in_flight)
         # A waiting request shows how many images are ahead of it.
         await eventually(

@@ -92,7 +92,9 @@ async def test_reroll_ratio_and_edit_buttons(
     bad = view_submission(modal, {"prompt": {"prompt": {"value": "x --ar 7:3"}}}, user=ALICE)
     reply = (await bot.sender.interaction(bad)).json()
     assert reply["response_action"] == "errors"
-    assert "`7:3` is not a ratio" in reply["errors"]["prompt"]
+    # A modal's error is plain text: no backticks to show as they are.
+    assert reply["errors"]["prompt"].startswith("7:3 is not a ratio the model makes")
+    assert "`" not in reply["errors"]["prompt"]
     good = view_submission(
         modal, {"prompt": {"prompt": {"value": "a blue fox --ar 3:2 --size 2K"}}}, user=ALICE
     )
@@ -265,6 +267,7 @@ async def test_the_message_shortcut_edits_a_messages_images(
     (result,) = await eventually(lambda: [m for m in results(slack) if m.ts != message.ts])
     assert result.thread_ts == message.ts
     assert gateway.requests[0].inputs == 1
+    assert gateway.requests[0].aspect_ratio == "16:9", "the photo's shape, not 1:1"
     plain = slack.add_user_message(CHANNEL, BOB, "no pictures here")
     await bot.sender.interaction(
         message_action(

@@ -41,6 +41,26 @@ class Wired:
     journal: Journal
     publisher: RecordingPublisher
     client: AsyncWebClient
+    runner: JobRunner
+    writer: SlackWriter
+    files: FileFetcher
+
+    def another_intake(self, **settings: Any) -> Intake:
+        """An intake on the same core, set up otherwise."""
+        return make_intake(self.runner, self.writer, self.journal, files=self.files, **settings)
+
+
+def make_intake(
+    runner: JobRunner, writer: SlackWriter, journal: Journal, **settings: Any
+) -> Intake:
+    wiring: dict[str, Any] = {
+        "limits": Limits(max_queued_per_user=3, daily_quota=2),
+        "max_images": 4,
+        "max_prompt": 4000,
+        "max_queue": 200,
+        **settings,
+    }
+    return Intake(runner=runner, writer=writer, journal=journal, **wiring)
 
 
 @pytest.fixture
@@ -53,17 +73,10 @@ async def wired(
     runner.start()
     async with aiohttp.ClientSession() as session:
         client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url, session=session)
-        intake = Intake(
-            runner=runner,
-            writer=SlackWriter(client, session),
-            journal=journal,
-            limits=Limits(max_queued_per_user=3, daily_quota=2),
-            files=FileFetcher(client, session, api_url=slack.api_url, max_bytes=1024**2),
-            max_images=4,
-            max_prompt=4000,
-            max_queue=200,
-        )
-        yield Wired(intake, journal, publisher, client)
+        writer = SlackWriter(client, session)
+        files = FileFetcher(client, session, api_url=slack.api_url, max_bytes=1024**2)
+        intake = make_intake(runner, writer, journal, files=files)
+        yield Wired(intake, journal, publisher, client, runner, writer, files)
         await runner.close(grace=1.0)
     await journal.close()
 
@@ -76,7 +89,7 @@ async def test_help_is_answered_in_the_ack(wired: Wired) -> None:
     ack = AsyncMock()
     await CommandListeners(wired.intake).on_command(ack, command("help"))
     ack.assert_awaited_once()
-    assert "*Usage:* `/banana <what to draw>" in ack.await_args.kwargs["text"]
+    assert "*Usage:* `/banana &lt;what to draw&gt;" in ack.await_args.kwargs["text"]
     assert ack.await_args.kwargs["response_type"] == "ephemeral"
 
 
@@ -98,6 +111,20 @@ async def test_over_quota_is_refused_in_the_ack_and_nothing_runs(wired: Wired) -
     await CommandListeners(wired.intake).on_command(ack, command("three cats --n 3"))
     assert "daily quota of 2 images" in ack.await_args.kwargs["text"]
     assert (await wired.journal.usage(USER)).active == 0
+
+
+async def test_offline_previews_name_no_price(wired: Wired) -> None:
+    intake = wired.another_intake(free_previews=True)
+    ack = AsyncMock()
+    await CommandListeners(intake).on_command(ack, command("a red fox --n 2"))
+    text = ack.await_args.kwargs["text"]
+    assert "(free previews; 2 images of your 2 today, refusals and failures free)" in text
+    assert "$" not in text
+    await eventually(lambda: wired.publisher.delivered)
+    usage = await intake.usage_report(USER)
+    assert "*Cost:* nothing — these are free offline previews" in usage
+    assert "$" not in usage
+    assert "$0.13 today" in await wired.intake.usage_report(USER), "with a key: the price"
 
 
 async def test_a_malformed_command_gets_a_word_not_a_crash(wired: Wired) -> None:

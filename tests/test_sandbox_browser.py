@@ -77,6 +77,9 @@ async def test_slash_command_and_mention_in_the_browser(sandbox_url: str) -> Non
         ephemeral = page.locator("#messages .ephemeral")
         await expect(ephemeral).to_contain_text("Only visible to you")
         await expect(ephemeral).to_contain_text("Generating")
+        # Offline previews cost nothing, and the bot says so rather than a price.
+        await expect(ephemeral).to_contain_text("(free preview; 1 image of your 50 today")
+        await expect(ephemeral).not_to_contain_text("$")
         image = page.locator("#messages .files img").first
         await expect(image).to_be_visible(timeout=20_000)
         await expect(page.locator("#messages")).to_contain_text("asked for: a shiba inu in a park")
@@ -130,6 +133,8 @@ async def test_slash_command_and_mention_in_the_browser(sandbox_url: str) -> Non
         await expect(home).to_contain_text("Your last generations", timeout=20_000)
         await expect(home).to_contain_text("一只柴犬")
         await expect(home).to_contain_text("a shiba inu in a park")
+        await expect(home).to_contain_text("free offline previews")
+        await expect(home).not_to_contain_text("$")
         await page.screenshot(path=str(out / "sandbox-home.png"))
         await home.locator("a.permalink").last.click()  # the oldest: the shiba in #general
         await expect(page.locator("#title")).to_have_text("# general")

@@ -86,6 +86,9 @@ async def test_help_and_empty_show_usage(
     assert reply["response_type"] == "ephemeral"
     for expected in ("--ar", "21:9", "4:5", "wide", "story", "--size", "1K", "2K", "2:3 or 3:4"):
         assert expected in reply["text"]
+    # Slack would read a bare <what to draw> as a link and show nothing of it.
+    assert "`/banana &lt;what to draw&gt; [--ar W:H]" in reply["text"]
+    assert "<what" not in reply["text"]
     await asyncio.sleep(0.3)
     assert gateway.requests == []
 

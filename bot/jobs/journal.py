@@ -47,6 +47,8 @@ UPDATABLE_COLUMNS = frozenset(
         "file_ids",
         "version",
         "deleted",
+        "aspect_ratio",  # an edit settles its shape once its image is read
+        "size",
         "updated_at",
         "finished_at",
     }

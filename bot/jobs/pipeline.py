@@ -10,10 +10,11 @@ renders every status and outcome.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import partial
 
 from bot.generation import (
@@ -26,7 +27,7 @@ from bot.generation import (
     KeyRejected,
     prepare_input,
 )
-from bot.generation.images import NotAnImage
+from bot.generation.images import NotAnImage, identify
 from bot.jobs.fair_queue import FairQueue, Unit
 from bot.jobs.job import Job, State, StatusRef
 from bot.jobs.journal import Journal
@@ -41,7 +42,9 @@ from bot.jobs.outcomes import (
     UploadRefused,
 )
 from bot.jobs.publisher import Publisher, PublishError, StatusView
+from bot.jobs.shape import edit_options
 from bot.metrics import Metrics
+from bot.options import ImageOptions
 
 logger = logging.getLogger(__name__)
 
@@ -54,19 +57,38 @@ class CancelledUnit(Exception):
     """The requester cancelled the job before its unit started."""
 
 
-@dataclass
 class Progress:
     """What a job has done so far, for its status line and its journal entry."""
 
-    started: float = field(default_factory=time.monotonic)
-    state: State = "queued"
-    attempts: int = 0
-    logids: list[str] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.attempts = 0
+        self.logids: list[str] = []
+        self.job: Job | None = None  # the job as it runs, once an edit took its image's shape
+        self._state: State = "queued"
+        self._moved = asyncio.Event()  # the state changed, or a retry began
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @state.setter
+    def state(self, state: State) -> None:
+        if state != self._state:
+            self._state = state
+            self._moved.set()
 
     def attempt(self, logid: str) -> None:
         self.state = "running"
         self.attempts += 1
         self.logids.append(logid)
+        self._moved.set()
+
+    async def moved(self, within: float) -> None:
+        """Return when the job moves on (a new state, a retry), or after ``within`` s."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._moved.wait(), within)
+        self._moved.clear()
 
     @property
     def elapsed(self) -> float:
@@ -92,6 +114,7 @@ def log_event(job: Job, state: str, **fields: object) -> None:
 
 Ahead = Callable[[str], int | None]  # images before a job's first, while it waits
 Inputs = tuple[tuple[InputImage, ...], tuple[str, ...]]  # images to edit, and their names
+Prepared = tuple[ImageRequest, tuple[str, ...]]  # the request, and the names of its inputs
 
 
 class JobRequest:
@@ -103,8 +126,7 @@ class JobRequest:
     the job's other units fail at once without a second download.
     """
 
-    def __init__(self, base: ImageRequest, load: Callable[[], Awaitable[Inputs]]) -> None:
-        self._base = base
+    def __init__(self, load: Callable[[], Awaitable[Prepared]]) -> None:
         self._load = load
         self._lock = asyncio.Lock()
         self._ready: ImageRequest | None = None
@@ -122,11 +144,10 @@ class JobRequest:
                 raise self._error
             if self._ready is None:
                 try:
-                    images, self.input_names = await self._load()
+                    self._ready, self.input_names = await self._load()
                 except Exception as exc:
                     self._error = exc
                     raise
-                self._ready = replace(self._base, images=images)
             return self._ready
 
 
@@ -152,10 +173,7 @@ class JobPipeline:
         self, job: Job, ref: StatusRef, progress: Progress, units: list[Unit[JobRequest]]
     ) -> Outcome:
         """Generate and deliver ``job``; ``units`` is filled as they are queued (to cancel)."""
-        request = JobRequest(
-            ImageRequest(job.prompt, job.options.aspect_ratio, job.options.size),
-            partial(self._inputs, job),
-        )
+        request = JobRequest(partial(self._prepare, job, progress))
         units.extend(Unit(job.user, job.id, request) for _ in range(job.options.count))
         ticker = asyncio.create_task(self._keep_status_fresh(job, ref, progress))
         try:
@@ -168,7 +186,19 @@ class JobPipeline:
             await asyncio.gather(ticker, return_exceptions=True)
         input_names = request.input_names
         del request  # the images to edit are no longer needed
+        job = progress.job or job  # as it ran: an edit may have taken its image's shape
         return await self._outcome(job, ref, progress, results, input_names)
+
+    async def _prepare(self, job: Job, progress: Progress) -> Prepared:
+        """The job's gateway request, once a worker takes its first unit: the images to
+        edit fetched and prepared, and the shape of the first one taken."""
+        inputs, names = await self._inputs(job)
+        if inputs:
+            job = progress.job = await self._take_shape(job, inputs[0])
+        request = ImageRequest(
+            job.prompt, job.options.aspect_ratio, job.options.size, images=inputs
+        )
+        return request, names
 
     async def _inputs(self, job: Job) -> Inputs:
         """The images to edit, each brought under the gateway's size limit, and their names."""
@@ -181,6 +211,32 @@ class JobPipeline:
                 raise InputUnreadable(str(exc)) from exc
             names.append(shared.name)
         return tuple(prepared), tuple(names)
+
+    async def _take_shape(self, job: Job, source: InputImage) -> Job:
+        """An edit keeps its (first) image's shape unless the request said otherwise;
+        the journal keeps the options it settles on, for re-rolls and history."""
+        if not job.options.defaulted & {"ar", "size"}:
+            return job
+        try:
+            image = identify(source.data)
+        except NotAnImage:
+            return job  # prepared already: cannot happen, and the default will do
+        options = edit_options(
+            job.options, (image.width, image.height), await self._earlier_options(job)
+        )
+        await self._journal.update(job.id, aspect_ratio=options.aspect_ratio, size=options.size)
+        shaped = replace(job, options=options)
+        log_event(shaped, "shaped", source=f"{image.width}x{image.height}")
+        return shaped
+
+    async def _earlier_options(self, job: Job) -> ImageOptions | None:
+        """The options of the earlier result the job edits, when it is one in its thread."""
+        if not job.reply_thread or not job.inputs:
+            return None
+        for entry in await self._journal.thread_versions(job.channel, job.reply_thread):
+            if job.inputs[0] in entry.file_ids:
+                return entry.job.options
+        return None
 
     async def _outcome(
         self,
@@ -273,7 +329,9 @@ class JobPipeline:
         return StatusRef(parent.status_channel, parent.status_ts, parent.result_thread)
 
     async def _keep_status_fresh(self, job: Job, ref: StatusRef, progress: Progress) -> None:
+        """Show the status every tick, and at once when the job moves on (the
+        publisher shows a new state promptly; a short job must not read "Queued")."""
         while progress.state in ("queued", "running"):
             ahead = self._ahead(job.id) if progress.state == "queued" else None
             await self._publisher.show_status(job, ref, progress.view(ahead))
-            await asyncio.sleep(self._tick)
+            await progress.moved(within=self._tick)

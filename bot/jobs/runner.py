@@ -258,14 +258,14 @@ class JobRunner:
         except QueueClosed:
             outcome = Paused()
         except asyncio.CancelledError:
-            await asyncio.shield(self._conclude(job, ref, progress, Paused()))
+            await asyncio.shield(self._conclude(progress.job or job, ref, progress, Paused()))
             raise
         except Exception:  # the boundary: every failure reaches the requester
             logger.exception("job=%s failed unexpectedly", job.id)
             outcome = Failed(Unexpected())
         finally:
             self._jobs.pop(job.id, None)
-        await self._conclude(job, ref, progress, outcome)
+        await self._conclude(progress.job or job, ref, progress, outcome)
 
     async def _conclude(
         self, job: Job, ref: StatusRef, progress: Progress, outcome: Outcome

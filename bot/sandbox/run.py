@@ -63,6 +63,7 @@ async def sandbox(settings: Settings, stop: asyncio.Event) -> int:
         api_key=api_key,
         host="127.0.0.1",
         port=bot_port,
+        free_previews=gateway is not None,
     )
     bot_stop = asyncio.Event()
     bot = asyncio.create_task(serve(bot_settings, bot_stop), name="sandbox-bot")

@@ -116,6 +116,11 @@ def usage_error_text(error: UsageError, command: str = COMMAND) -> str:
     return say("usage_error", error=escape(str(error)), command=command)
 
 
+def plain_usage_error(error: UsageError) -> str:
+    """What is wrong, for a modal's field: Slack shows it as plain text, so no markup."""
+    return str(error).replace("`", "")
+
+
 def ack_text(parsed: ParsedRequest, quota_note: str = "") -> str:
     """The slash command's instant, ephemeral acknowledgement."""
     note = f" {quota_note}" if quota_note else ""
@@ -124,9 +129,14 @@ def ack_text(parsed: ParsedRequest, quota_note: str = "") -> str:
     )
 
 
-def quota_note(job: Job, used_today: int, quota: int | None) -> str:
-    """What a request costs, said before it is made (``quota`` None: no quota)."""
-    cost = f"≈ ${estimated_cost(job.options.size, job.options.count):.2f}"
+def quota_note(job: Job, used_today: int, quota: int | None, *, free: bool = False) -> str:
+    """What a request costs, said before it is made (``quota`` None: no quota;
+    ``free``: offline previews, which cost nothing)."""
+    if free:
+        cost = say("quota.free_preview", count=job.options.count)
+    else:
+        dollars = estimated_cost(job.options.size, job.options.count)
+        cost = say("quota.estimate", dollars=f"{dollars:.2f}")
     if quota is None:
         return say("quota.price", cost=cost)
     return say("quota.price_and_use", cost=cost, used=count("count.image", used_today), quota=quota)
@@ -193,16 +203,22 @@ def origin_note(url: str | None) -> str:
     return say("result.from_earlier", earlier=link(url, earlier) if url else earlier)
 
 
-def usage_report_text(usage: Usage, quota: int, is_admin: bool) -> str:
+def usage_report_text(usage: Usage, quota: int, is_admin: bool, *, free: bool = False) -> str:
+    """Today's images, the quota left, the cost (none for ``free`` offline previews)."""
     left = (
         say("usage.admin")
         if is_admin
         else say("usage.left", left=max(0, quota - usage.images_today), quota=quota)
     )
+    cost = (
+        say("usage.free")
+        if free
+        else say("usage.cost", today=f"{usage.cost_today:.2f}", month=f"{usage.cost_month:.2f}")
+    )
     return "\n".join(
         [
             say("usage.today", images=count("count.image", usage.images_today), left=left),
-            say("usage.cost", today=f"{usage.cost_today:.2f}", month=f"{usage.cost_month:.2f}"),
+            cost,
             say("usage.active", active=usage.active),
         ]
     )

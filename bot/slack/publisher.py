@@ -79,14 +79,19 @@ class SlackPublisher:
             job, view.state, view.elapsed, attempts=view.attempts, ahead=view.ahead
         )
 
+    def _status_gist(self, job: Job, view: StatusView) -> str:
+        """What the status says without its ticking figures (the seconds, the queue
+        position): when this changes, the line is edited at once."""
+        return mrkdwn.status_text(job, view.state, 0, attempts=view.attempts)
+
     # ---- while it runs ---------------------------------------------------------------
     async def open_status(
         self, job: Job, view: StatusView, existing: StatusRef | None = None
     ) -> StatusRef:
-        text = self._status_text(job, view)
+        text, gist = self._status_text(job, view), self._status_gist(job, view)
         if existing is not None:
             try:
-                await self._lines.show(existing, text, final=True)
+                await self._lines.show(existing, text, gist=gist, final=True)
             except DeliveryError as exc:
                 raise _publish_error(exc) from exc
             return existing
@@ -105,11 +110,12 @@ class SlackPublisher:
         if job.request_ts:
             await self._writer.react(job.channel, job.request_ts, REACTION_WORKING)
         ref = StatusRef(channel, ts, thread)
-        self._lines.opened(ref, text, moved_to_dm=moved)
+        self._lines.opened(ref, text, gist=gist, moved_to_dm=moved)
         return ref
 
     async def show_status(self, job: Job, ref: StatusRef, view: StatusView) -> None:
-        await self._lines.show(ref, self._status_text(job, view))
+        text, gist = self._status_text(job, view), self._status_gist(job, view)
+        await self._lines.show(ref, text, gist=gist)
 
     async def fetch_input(self, job: Job, file_id: str) -> InputFile:
         try:

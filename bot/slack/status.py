@@ -1,13 +1,14 @@
 """Status lines: what each job's line shows, and when it may next be edited.
 
-Slack allows about one ``chat.update`` per message per few seconds and ~50 a
-minute per workspace, so progress ticks are thinned out; a final edit (the
-result, a failure) waits for its turn instead.
+Slack allows ~50 ``chat.update`` a minute per workspace, so the ticking figures
+(the seconds, the queue position) are thinned out: at most one tick per line
+every few seconds, within a shared budget. What the line *says* — queued,
+generating, retrying, the result, a failure — is never thinned out nor
+delayed: a short job must not read "Queued" through its whole generation.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -32,18 +33,28 @@ class EditBudget:
         self._stamp = time.monotonic()
 
     def take(self) -> bool:
-        now = time.monotonic()
-        self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
-        self._stamp = now
+        """One token for a tick, if there is one."""
+        self._refill()
         if self._tokens < 1:
             return False
         self._tokens -= 1
         return True
 
+    def spend(self) -> None:
+        """A token for an edit that goes anyway (a change of state): ticks wait longer."""
+        self._refill()
+        self._tokens -= 1
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
+        self._stamp = now
+
 
 @dataclass
 class _Line:
     shown: str = ""
+    gist: str = ""  # what ``shown`` says, without its ticking figures
     last_edit: float = 0.0
     moved_to_dm: bool = False
 
@@ -54,8 +65,8 @@ class StatusLines:
         self._budget = EditBudget()
         self._lines: dict[StatusRef, _Line] = {}
 
-    def opened(self, ref: StatusRef, text: str, *, moved_to_dm: bool) -> None:
-        self._lines[ref] = _Line(text, time.monotonic(), moved_to_dm)
+    def opened(self, ref: StatusRef, text: str, *, gist: str, moved_to_dm: bool) -> None:
+        self._lines[ref] = _Line(text, gist, time.monotonic(), moved_to_dm)
 
     def moved_to_dm(self, ref: StatusRef) -> bool:
         line = self._lines.get(ref)
@@ -70,25 +81,29 @@ class StatusLines:
         ref: StatusRef,
         text: str,
         *,
+        gist: str | None = None,
         final: bool = False,
         blocks: list[dict[str, Any]] | None = None,
     ) -> None:
-        """Edit the line, at most once per ``MIN_EDIT_GAP`` seconds.
+        """Edit the line: at once when what it says changes, else as a tick.
 
-        A non-final edit inside the gap, or beyond the workspace's edit budget, is
-        skipped (the next tick carries the newer state); a final one waits for the gap.
+        ``gist`` is ``text`` without its ticking figures (None: all of it). A new
+        gist, and a final edit, go now, whatever the gap or the budget. A tick —
+        only the figures moved — goes at most once per ``MIN_EDIT_GAP`` seconds
+        and within the workspace's edit budget, else it is skipped (a later tick
+        carries the newer figures).
 
         Raises:
-            DeliveryError: a final edit failed (a failed tick is only logged).
+            DeliveryError: a final edit failed (any other failure is only logged).
         """
         line = self._lines.setdefault(ref, _Line())
         if text == line.shown and blocks is None:
             return
-        wait = line.last_edit + MIN_EDIT_GAP - time.monotonic()
-        if not final and (wait > 0 or not self._budget.take()):
-            return  # a later tick carries the newer state
-        if wait > 0:
-            await asyncio.sleep(wait)
+        gist = text if gist is None else gist
+        if final or gist != line.gist:
+            self._budget.spend()
+        elif time.monotonic() < line.last_edit + MIN_EDIT_GAP or not self._budget.take():
+            return  # a later tick carries the newer figures
         try:
             await self._writer.update(ref.conversation, ref.message, text, blocks)
         except DeliveryError as exc:
@@ -96,4 +111,4 @@ class StatusLines:
                 raise
             logger.warning("status edit failed: %s", exc.code)
             return
-        line.shown, line.last_edit = text, time.monotonic()
+        line.shown, line.gist, line.last_edit = text, gist, time.monotonic()

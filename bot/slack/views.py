@@ -64,6 +64,7 @@ def _controls(job: Job, *, rephrase: bool = False) -> Block:
             "text": _plain(say("confirm.delete_text")),
             "confirm": _plain(say("confirm.delete")),
             "deny": _plain(say("confirm.keep")),
+            "style": "danger",
         }
         elements.append(delete)
     return {"type": "actions", "block_id": f"controls-{job.id}", "elements": elements}

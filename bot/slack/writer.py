@@ -256,17 +256,42 @@ class SlackWriter:
     async def delete_result(
         self, channel: str, card_ts: str | None, file_ids: Sequence[str]
     ) -> None:
-        """Remove a result: its files and its card. Missing pieces are skipped."""
+        """Remove a result: the messages its files were shared in (the upload's
+        comment, "asked for…" with the logid), the files, and its card. Missing
+        pieces are skipped."""
+        shared_in = [share for file_id in file_ids for share in await self._shares(file_id)]
+        for where, ts in dict.fromkeys(shared_in):
+            await self._delete_message(where, ts, "the upload's message")
         for file_id in file_ids:
             try:
                 await self._client.files_delete(file=file_id)
             except SlackClientError as exc:
-                logger.warning("could not delete file %s: %s", file_id, exc)
+                logger.warning("could not delete file %s: %s", file_id, error_code(exc))
         if card_ts:
-            try:
-                await self._client.chat_delete(channel=channel, ts=card_ts)
-            except SlackClientError as exc:
-                logger.warning("could not delete the card: %s", exc)
+            await self._delete_message(channel, card_ts, "the card")
+
+    async def _shares(self, file_id: str) -> list[tuple[str, str]]:
+        """Where a file was shared, as (channel, ts) of each message that carries it:
+        sharing an upload posts a message whose ts only ``files.info`` tells."""
+        try:
+            response = await self._client.files_info(file=file_id)
+        except SlackClientError as exc:
+            logger.warning("could not look up file %s: %s", file_id, error_code(exc))
+            return []
+        shares = (response.get("file") or {}).get("shares") or {}
+        return [
+            (str(channel), str(share["ts"]))
+            for kind in ("public", "private")
+            for channel, listed in (shares.get(kind) or {}).items()
+            for share in listed
+            if share.get("ts")
+        ]
+
+    async def _delete_message(self, channel: str, ts: str, what: str) -> None:
+        try:
+            await self._client.chat_delete(channel=channel, ts=ts)
+        except SlackClientError as exc:
+            logger.warning("could not delete %s: %s", what, error_code(exc))
 
 
 UPLOAD_SLICE = 1024 * 1024

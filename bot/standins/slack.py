@@ -506,7 +506,24 @@ class SlackStandIn:
         upload = self.uploads.get(file_id)
         if upload is None or upload["data"] is None or upload.get("deleted"):
             raise _Error("file_not_found")
-        return {"file": self._file_object(file_id)}
+        return {"file": {**self._file_object(file_id), "shares": self._shares(file_id)}}
+
+    def _shares(self, file_id: str) -> dict[str, dict[str, list[dict[str, Any]]]]:
+        """Slack's ``shares``: per public or private conversation, the messages
+        that carry the file (their ts is what deletes them)."""
+        shares: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        for message in self.visible():
+            if any(f["id"] == file_id for f in message.files):
+                conversation = self.conversations.get(message.channel)
+                kind = "public" if conversation and conversation.kind == "public" else "private"
+                share = {
+                    "ts": message.ts,
+                    "channel_name": conversation.name if conversation else "",
+                }
+                if message.thread_ts:
+                    share["thread_ts"] = message.thread_ts
+                shares.setdefault(kind, {}).setdefault(message.channel, []).append(share)
+        return shares
 
     def _files_delete(self, args: dict[str, Any]) -> dict[str, Any]:
         file_id = str(args.get("file", ""))

@@ -4,8 +4,11 @@ Templates take named parameters (``str.format`` style). An entry that counts
 something is a dict of plural forms chosen by its ``count`` parameter
 (CLDR categories: English has ``one`` and ``other``). Markup in a template is
 Slack's light mrkdwn (``*bold*``, ``_italic_``, backticks), which reads fine
-in a terminal too. Parameters that come from outside are escaped by the
-caller before they get here.
+in a terminal too; ``<``, ``>`` and ``&`` meant as themselves are written as
+Slack's entities (``&lt;``), or Slack reads ``<what to draw>`` as a link.
+Parameters that come from outside are escaped by the caller before they get
+here. Entries under ``button.``, ``confirm.``, ``modal.`` and ``cli.`` (and
+``home.title``) are plain text: Slack shows them as typed, so no markup there.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ MESSAGES: dict[str, Entry] = {
     "ago.seconds": {"one": "{count} second ago", "other": "{count} seconds ago"},
     "ago.minutes": {"one": "{count} minute ago", "other": "{count} minutes ago"},
     "count.queued_request": {"one": "{count} queued request", "other": "{count} queued requests"},
+    "count.request": {"one": "{count} request", "other": "{count} requests"},
     # ---- short answers --------------------------------------------------------------------
     "moved_to_dm": (
         "I can't post in this conversation (invite me with `/invite @banana` to fix that), "
@@ -35,7 +39,7 @@ MESSAGES: dict[str, Entry] = {
     "no_images": "That message has no images I can edit. Attach up to 4 images and mention me.",
     "version_missing": "There is no v{version} in this thread (the latest is v{latest}).",
     # ---- help -------------------------------------------------------------------------------
-    "help.usage": "*Usage:* `{command} <what to draw> [--ar W:H] [--size 1K|2K] [--n N]`",
+    "help.usage": "*Usage:* `{command} &lt;what to draw&gt; [--ar W:H] [--size 1K|2K] [--n N]`",
     "help.example": "Example: `{command} a shiba inu in a park --ar 16:9 --size 2K`",
     "help.ratios": "*Ratios* (`--ar`): {ratios} (default 1:1)",
     "help.ratio_names": "*Ratio names*: {aliases}, e.g. `--ar wide`",
@@ -56,9 +60,11 @@ MESSAGES: dict[str, Entry] = {
     "ack": "🍌 Generating _{prompt}_ · {options} — I'll post it here when it's ready.{note}",
     "quota.price": "({cost})",
     "quota.price_and_use": "({cost}; {used} of your {quota} today, refusals and failures free)",
+    "quota.estimate": "≈ ${dollars}",
+    "quota.free_preview": {"one": "free preview", "other": "free previews"},
     "refused.too_many_queued": (
-        "🍳 You already have {images} cooking — wait for one to finish, "
-        "or `{command} cancel` the queued ones."
+        "🍳 You already have {requests} cooking (each counts once, whatever its `--n`) — "
+        "wait for one to finish, or `{command} cancel` the queued ones."
     ),
     "refused.very_busy": (
         "🐢 I'm very busy right now — a lot of images are already waiting. "
@@ -155,6 +161,7 @@ MESSAGES: dict[str, Entry] = {
     "usage.left": "{left} of {quota} left; resets 00:00 UTC",
     "usage.admin": "admins have no quota",
     "usage.cost": "*Estimated cost:* ${today} today · ${month} this month",
+    "usage.free": "*Cost:* nothing — these are free offline previews, not the image service",
     "usage.active": "*In progress:* {active}",
     "cancel.none": "You have no queued images to cancel (running ones always finish).",
     "cancel.done": "🚫 Cancelled {requests}. Running ones will finish.",
@@ -175,7 +182,7 @@ MESSAGES: dict[str, Entry] = {
     "button.edit": "✏️ Edit prompt",
     "button.delete": "🗑 Delete",
     "confirm.delete_title": "Delete this image?",
-    "confirm.delete_text": "The image and this card will be removed.",
+    "confirm.delete_text": "The image, the message it came in and this card will be removed.",
     "confirm.delete": "Delete",
     "confirm.keep": "Keep",
     "modal.edit_title": "Edit prompt",

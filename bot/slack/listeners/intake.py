@@ -65,6 +65,7 @@ class Intake:
         max_prompt: int,
         metrics: Metrics | None = None,
         max_queue: int,
+        free_previews: bool = False,
     ) -> None:
         self._metrics = metrics or Metrics()
         self._background: set[asyncio.Task[None]] = set()
@@ -76,6 +77,7 @@ class Intake:
         self._max_images = max_images
         self._max_prompt = max_prompt
         self._max_queue = max_queue
+        self._free_previews = free_previews  # offline previews: nothing has a price
 
     # ---- words and parsing ------------------------------------------------------------
     async def words(self, user: str, text: str, name: str) -> str | None:
@@ -109,13 +111,18 @@ class Intake:
             return "busy"
         return None
 
-    def parse(self, text: str, usage_name: str) -> tuple[ParsedRequest | None, str | None]:
+    def parse(
+        self, text: str, usage_name: str, *, plain: bool = False
+    ) -> tuple[ParsedRequest | None, str | None]:
+        """The request, or what is wrong with it (``plain``: for a modal, without markup)."""
         try:
             return parse_request(
                 text, max_images=self._max_images, max_prompt=self._max_prompt
             ), None
         except UsageError as exc:
             logger.info("request not acted on: a usage error")
+            if plain:
+                return None, mrkdwn.plain_usage_error(exc)
             return None, mrkdwn.usage_error_text(exc, usage_name)
 
     async def images_in(self, files: object) -> tuple[str, ...]:
@@ -141,8 +148,10 @@ class Intake:
             return Admitted(False)
         if decision.admission is Admission.TOO_MANY_QUEUED:
             logger.info("request not acted on: user=%s has too many queued", job.user)
-            images = count("count.image", self._limits.max_queued_per_user)
-            return Admitted(False, say("refused.too_many_queued", images=images, command=COMMAND))
+            requests = count("count.request", self._limits.max_queued_per_user)
+            return Admitted(
+                False, say("refused.too_many_queued", requests=requests, command=COMMAND)
+            )
         if decision.admission is Admission.OVER_QUOTA:
             logger.info("request not acted on: user=%s is over the daily quota", job.user)
             quota, used = self._limits.daily_quota, decision.used_today
@@ -158,7 +167,10 @@ class Intake:
             )
         quota_left = None if decision.exempt else self._limits.daily_quota
         admitted = Admitted(
-            True, quota_note=mrkdwn.quota_note(job, decision.used_today, quota_left)
+            True,
+            quota_note=mrkdwn.quota_note(
+                job, decision.used_today, quota_left, free=self._free_previews
+            ),
         )
         if first is not None:
             await first(admitted)
@@ -201,7 +213,10 @@ class Intake:
     async def usage_report(self, user: str) -> str:
         usage = await self._journal.usage(user)
         return mrkdwn.usage_report_text(
-            usage, self._limits.daily_quota, self._limits.is_admin(user)
+            usage,
+            self._limits.daily_quota,
+            self._limits.is_admin(user),
+            free=self._free_previews,
         )
 
     # ---- what listeners do ----------------------------------------------------------------------

@@ -65,7 +65,7 @@ class InteractionListeners:
     async def on_edit_submitted(
         self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
     ) -> None:
-        parsed, error = self._intake.parse(modal_text(view), COMMAND)
+        parsed, error = self._intake.parse(modal_text(view), COMMAND, plain=True)
         if parsed is None:
             await ack(response_action="errors", errors={"prompt": error or ""})
             return
@@ -96,7 +96,7 @@ class InteractionListeners:
     async def on_edit_message_submitted(
         self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
     ) -> None:
-        parsed, error = self._intake.parse(modal_text(view), MENTION)
+        parsed, error = self._intake.parse(modal_text(view), MENTION, plain=True)
         if parsed is None:
             await ack(response_action="errors", errors={"prompt": error or ""})
             return
