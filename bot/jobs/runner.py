@@ -29,14 +29,8 @@ from bot.jobs.outcomes import (
     Paused,
     Unexpected,
 )
-from bot.jobs.pipeline import (
-    CancelledUnit,
-    JobPipeline,
-    JobRequest,
-    Progress,
-    ShuttingDown,
-    log_event,
-)
+from bot.jobs.pipeline import JobPipeline
+from bot.jobs.progress import CancelledUnit, JobRequest, Progress, ShuttingDown, log_event
 from bot.jobs.publisher import Publisher, PublishError, StatusView
 from bot.logs import redact_query_keys
 from bot.metrics import Metrics
