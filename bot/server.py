@@ -59,7 +59,7 @@ def run_until_signalled(main: Callable[[asyncio.Event], Awaitable[int]]) -> int:
 async def serve(settings: Settings, stop: asyncio.Event) -> int:
     """Run the bot until ``stop`` is set, then drain and close everything."""
     try:
-        journal = await Journal.open(settings.database)
+        journal = await Journal.open(settings.database, lease_seconds=settings.lease_seconds)
     except StoreError as exc:
         print(f"banana-bot serve: {exc}", file=sys.stderr)
         return 1

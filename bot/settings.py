@@ -75,6 +75,9 @@ class Settings:
     max_input_bytes: int = 50 * 1024**2  # the largest image to edit the bot downloads
     # A SQLite file (one process) or a PostgreSQL server (shared): BANANA_DB.
     database: Path | PostgresURL = Path("data/banana.db")
+    # How long a replica's hold on a job lasts unless renewed: a dead replica's work
+    # moves elsewhere after about this long.
+    lease_seconds: float = 30.0
     host: str | None = None  # None: 0.0.0.0 for serve, 127.0.0.1 for the sandbox
     port: int = 3000
     log_level: str | None = None  # None: INFO when serving, ERROR for one-off generate
@@ -151,6 +154,7 @@ class Settings:
                 "BANANA_MAX_INPUT_BYTES", int, cls.max_input_bytes, minimum=1
             ),
             database=env.database("BANANA_DB", cls.database),
+            lease_seconds=env.number("BANANA_LEASE_SECONDS", float, cls.lease_seconds, minimum=1),
             host=env.text("HOST"),
             port=env.number("PORT", int, cls.port, minimum=0, maximum=65535),
             log_level=env.optional_choice("LOG_LEVEL", LOG_LEVELS, fold=str.upper),

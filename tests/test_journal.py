@@ -113,7 +113,9 @@ async def test_edits_finishing_together_in_one_thread_get_distinct_versions(
         await journal.update(j.id, "running", status_channel="C1", result_thread="1.0")
     versions = await asyncio.gather(*(journal.start_upload(j.id, "C1", "1.0", ["l"]) for j in jobs))
     assert sorted(v or 0 for v in versions) == [1, 2, 3, 4, 5]
-    assert await journal.start_upload(job().id, "C1", None, []) is None  # not in a thread
+    top_level = job()
+    await journal.admit(top_level, [top_level.key], Limits(max_queued_per_user=9))
+    assert await journal.start_upload(top_level.id, "C1", None, []) is None  # not in a thread
 
 
 def test_the_quota_day_starts_at_midnight_utc() -> None:

@@ -175,12 +175,14 @@ async def test_shutdown_pauses_waiting_jobs_and_keeps_them_queued(
 async def test_recovery_resumes_young_jobs_and_reports_old_ones(
     make_client: Callable[..., GenerationClient], tmp_path: Path
 ) -> None:
-    journal = await Journal.open(tmp_path / "journal.db")
+    previous = await Journal.open(tmp_path / "journal.db")  # the run that left them
     publisher = RecordingPublisher()
     young = a_job("young")
     old = a_job("old", created_at=1.0)
     for job in (young, old):
-        await journal.admit(job, [job.key], Limits())
+        await previous.admit(job, [job.key], Limits())
+    await previous.close()
+    journal = await Journal.open(tmp_path / "journal.db")
     runner = JobRunner(make_client(), publisher, journal, workers=1, resume_within=600)
     runner.start()
     try:

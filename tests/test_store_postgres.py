@@ -113,9 +113,9 @@ async def test_edits_finishing_on_both_replicas_get_distinct_versions(
     limits = Limits(max_queued_per_user=100)
     for thread in ("1.0", "2.0", "3.0", "4.0"):
         jobs = [job() for _ in range(12)]
-        for j in jobs:
-            await replicas[0].admit(j, [j.key], limits)
-            await replicas[0].update(j.id, "running", status_channel="C1", result_thread=thread)
+        for n, j in enumerate(jobs):  # each replica finishes the jobs it holds
+            await replicas[n % 2].admit(j, [j.key], limits)
+            await replicas[n % 2].update(j.id, "running", status_channel="C1", result_thread=thread)
         versions = await asyncio.gather(
             *(replicas[n % 2].start_upload(j.id, "C1", thread, ["l"]) for n, j in enumerate(jobs))
         )

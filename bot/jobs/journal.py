@@ -14,13 +14,23 @@ columns may change, how a row reads back) lives here, once.
 Guarantees (see README): generation is at-least-once per job (a crash while
 generating regenerates on restart), delivery is at-most-once (a job caught
 mid-upload is never uploaded again; its requester is told instead).
+
+Leases: the process running a job holds a lease on it (``leased_by`` names the
+process, ``lease_until`` is when it lapses, by the database's clock). It takes
+the lease when it admits or takes over the job, renews all its leases in one
+write every few seconds, and lets them go when it stops. A job whose lease
+lapsed (its process died) is taken over by another; a process that lost a
+job's lease stops before uploading, so a job is never shared twice.
 """
 
 from __future__ import annotations
 
 import abc
 import enum
+import os
+import socket
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,14 +61,21 @@ UPDATABLE_COLUMNS = frozenset(
         "size",
         "updated_at",
         "finished_at",
+        "leased_by",
+        "lease_until",
     }
 )
+DEFAULT_LEASE_SECONDS = 30.0
 ACTIVE_SQL = "(" + ", ".join(f"'{s}'" for s in ACTIVE_STATES) + ")"
 
 
 class StoreError(Exception):
     """The journal's database cannot be used; the message names ``BANANA_DB``, says
     why and what to do, and carries no password."""
+
+
+class LeaseLost(Exception):
+    """Another process took the job over (this one's lease lapsed): leave it to that one."""
 
 
 class Admission(enum.Enum):
@@ -113,9 +130,17 @@ class Journal(abc.ABC):
     THREAD_VERSIONS: ClassVar[str]  # (channel, thread_ts)
     UNFINISHED: ClassVar[str]
 
+    def __init__(self, lease_seconds: float) -> None:
+        self.lease_seconds = lease_seconds
+        # Names this process in ``leased_by``: unique even for pids reused on one host.
+        self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
     @classmethod
-    async def open(cls, target: Path | PostgresURL) -> Journal:
-        """Open (creating or upgrading) the journal at ``target``.
+    async def open(
+        cls, target: Path | PostgresURL, *, lease_seconds: float = DEFAULT_LEASE_SECONDS
+    ) -> Journal:
+        """Open (creating or upgrading) the journal at ``target``; this process's
+        leases last ``lease_seconds`` unless renewed.
 
         Raises:
             StoreError: the database is locked by another process, unreachable,
@@ -125,10 +150,10 @@ class Journal(abc.ABC):
         if isinstance(target, PostgresURL):
             from bot.jobs.store.postgres import PostgresJournal
 
-            return await PostgresJournal.connect(target)
+            return await PostgresJournal.connect(target, lease_seconds)
         from bot.jobs.store.sqlite import SqliteJournal
 
-        return await SqliteJournal.connect(target)
+        return await SqliteJournal.connect(target, lease_seconds)
 
     @abc.abstractmethod
     async def close(self) -> None: ...
@@ -149,11 +174,13 @@ class Journal(abc.ABC):
         """
 
     async def update(self, job_id: str, state: State | None = None, **fields: Any) -> None:
-        """Set a job's state and/or columns; a final state also stamps ``finished_at``."""
+        """Set a job's state and/or columns; a final state also stamps ``finished_at``
+        and ends the lease. A job another process took over is left alone."""
         if state is not None:
             fields["state"] = state
             if state not in ACTIVE_STATES:
                 fields["finished_at"] = time.time()
+                fields["leased_by"] = fields["lease_until"] = None
         fields["updated_at"] = time.time()
         unknown = set(fields) - UPDATABLE_COLUMNS
         if unknown:
@@ -162,7 +189,24 @@ class Journal(abc.ABC):
 
     @abc.abstractmethod
     async def _set_columns(self, job_id: str, fields: dict[str, Any]) -> None:
-        """Write checked column values to one job."""
+        """Write checked column values to one job, unless another process leases it."""
+
+    async def release(self, job_id: str) -> None:
+        """Put a job this process will not finish back in the queue, for any process."""
+        await self.update(job_id, "queued", leased_by=None, lease_until=None)
+
+    @abc.abstractmethod
+    async def renew_leases(self) -> None:
+        """Extend every lease this process holds, in one write."""
+
+    @abc.abstractmethod
+    async def release_leases(self) -> None:
+        """Let go of every lease this process holds (it is stopping): others take over."""
+
+    @abc.abstractmethod
+    async def take_over(self) -> list[Entry]:
+        """Lease the unfinished jobs nobody holds (a process died, or let them go),
+        oldest first. Two processes asking at once never get the same job."""
 
     async def finish_delivered(
         self,
@@ -192,6 +236,9 @@ class Journal(abc.ABC):
 
         Reading the highest number and claiming the next are atomic, so two
         edits finishing together never share a number.
+
+        Raises:
+            LeaseLost: this process no longer holds the job: it must not upload.
         """
 
     async def mark_deleted(self, job_id: str) -> None:

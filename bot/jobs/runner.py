@@ -5,8 +5,12 @@ become units in a round-robin :class:`FairQueue`; ``workers`` tasks take
 units and call the (paced) generation client; the job's task runs its
 :class:`JobPipeline` and hands the outcome to the publisher. Every task is
 held by the runner, every failure reaches the requester, and on shutdown
-running work gets a grace period while waiting work stays journaled for the
-next start.
+running work gets a grace period while waiting work goes back to the journal
+for another process (or the next start).
+
+Every job this process runs is leased to it in the journal; a keeper task
+renews the leases and, as often, takes over jobs whose lease lapsed (their
+process died) or that were let go (their process stopped).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import time
 from bot.generation import GenerationClient, GenerationError
 from bot.jobs.fair_queue import FairQueue, QueueClosed, Unit
 from bot.jobs.job import Job, StatusRef
-from bot.jobs.journal import Entry, Journal
+from bot.jobs.journal import Entry, Journal, LeaseLost
 from bot.jobs.outcomes import (
     Cancelled,
     Delivered,
@@ -80,6 +84,7 @@ class JobRunner:
         self._jobs: dict[str, tuple[Job, list[Unit[JobRequest]], Progress]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._workers: set[asyncio.Task[None]] = set()
+        self._keeper: asyncio.Task[None] | None = None
         self._in_flight = 0  # units being generated right now
         self.accepting = True
         self._metrics.watch_queue(
@@ -95,6 +100,7 @@ class JobRunner:
         for number in range(self._worker_count):
             task = asyncio.create_task(self._work(), name=f"worker-{number}")
             self._workers.add(task)
+        self._keeper = asyncio.create_task(self._keep_leases(), name="lease-keeper")
 
     def submit(self, job: Job, ref: StatusRef | None = None) -> None:
         """Run ``job`` in the background (already admitted to the journal)."""
@@ -112,10 +118,26 @@ class JobRunner:
         return None if index is None else index + self._in_flight
 
     # ---- recovery, cancel, shutdown ------------------------------------------------------
+    async def _keep_leases(self) -> None:
+        """Renew this process's leases, and take over lapsed or released jobs, a few
+        times per lease: a dead process's work resumes here within about a lease."""
+        while True:
+            await asyncio.sleep(self._journal.lease_seconds / 3)
+            try:
+                await self._journal.renew_leases()
+                resumed = await self.recover()
+            except Exception:  # the database is away: try again next round
+                logger.exception("could not renew or take over job leases")
+            else:
+                if resumed:
+                    logger.info("took over %d job(s) from a stopped or dead process", resumed)
+
     async def recover(self) -> int:
-        """Resume what a previous run left unfinished; report what is too old. Returns resumed."""
+        """Take over the unfinished jobs no process holds (a previous or dead process
+        left them): resume them; report those caught mid-upload or too old. Returns
+        how many resumed."""
         resumed = 0
-        for entry in await self._journal.unfinished():
+        for entry in await self._journal.take_over():
             job, ref = entry.job, _status_ref(entry)
             age = time.time() - job.created_at
             if entry.state == "uploading":
@@ -151,8 +173,12 @@ class JobRunner:
         return cancelled
 
     async def close(self, grace: float) -> None:
-        """Stop taking work; running units get ``grace`` seconds; the rest stays journaled."""
+        """Stop taking work; running units get ``grace`` seconds; waiting jobs, and at
+        the end every lease, go back to the journal for another process."""
         self.accepting = False
+        if self._keeper is not None:
+            self._keeper.cancel()
+            await asyncio.gather(self._keeper, return_exceptions=True)
         for unit in await self._queue.close():
             if not unit.result.done():
                 unit.result.set_exception(ShuttingDown())
@@ -166,6 +192,10 @@ class JobRunner:
             for task in stuck:
                 task.cancel()
             await asyncio.gather(*stuck, return_exceptions=True)
+        try:
+            await self._journal.release_leases()
+        except Exception:  # they lapse on their own within a lease
+            logger.exception("could not release job leases")
 
     # ---- the workers -----------------------------------------------------------------------
     async def _work(self) -> None:
@@ -251,6 +281,9 @@ class JobRunner:
             outcome = await self._pipeline.run(job, ref, progress, units)
         except QueueClosed:
             outcome = Paused()
+        except LeaseLost:  # another process took it over; it answers the requester
+            log_event(job, "handed_over")
+            return
         except asyncio.CancelledError:
             await asyncio.shield(self._conclude(progress.job or job, ref, progress, Paused()))
             raise
@@ -284,8 +317,8 @@ class JobRunner:
             await self._journal.update(job.id, "cancelled")
             log_event(job, "cancelled")
         elif isinstance(outcome, Paused):
-            # Shutdown caught the job: it stays queued in the journal and resumes on start.
-            await self._journal.update(job.id, "queued")
+            # Shutdown caught the job: queued again and let go, another process resumes it.
+            await self._journal.release(job.id)
             log_event(job, "paused")
         try:
             await self._publisher.finish(job, ref, outcome)

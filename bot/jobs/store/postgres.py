@@ -14,6 +14,11 @@ Statements are pipelined, BEGIN and COMMIT included, so a transaction costs
 one round trip per point where Python must read a result before going on:
 an admission two (lock, key claim and counts; then the insert and COMMIT), a
 version claim one.
+
+Leases are timed by the server's clock (``DB_NOW``): a replica whose clock is
+off by minutes neither steals live work nor keeps dead work. A takeover locks
+the rows it takes with ``FOR UPDATE SKIP LOCKED``, so replicas looking at once
+split the work instead of waiting on each other or both taking a job.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from bot.jobs.journal import (
     Decision,
     Entry,
     Journal,
+    LeaseLost,
     StoreError,
     Usage,
     admitted_values,
@@ -67,12 +73,25 @@ COUNT_USER = (
     " FROM jobs WHERE user_id = %(user)s"
     f" AND (state IN {ACTIVE_SQL} OR (state = 'delivered' AND finished_at >= %(today)s))"
 )
+DB_NOW = "extract(epoch FROM clock_timestamp())"
+RENEW = (
+    f"UPDATE jobs SET lease_until = {DB_NOW} + %(lease)s"
+    f" WHERE leased_by = %(owner)s AND state IN {ACTIVE_SQL}"
+)
+TAKE_OVER = (
+    f"UPDATE jobs SET leased_by = %(owner)s, lease_until = {DB_NOW} + %(lease)s"
+    " WHERE id IN (SELECT id FROM jobs"
+    f"  WHERE state IN {ACTIVE_SQL} AND leased_by IS DISTINCT FROM %(owner)s"
+    f"  AND (leased_by IS NULL OR lease_until IS NULL OR lease_until < {DB_NOW})"
+    "  FOR UPDATE SKIP LOCKED)"
+    " RETURNING *"
+)
 START_UPLOAD = (
     "UPDATE jobs SET state = 'uploading', logids = %(logids)s, updated_at = %(now)s,"
     " version = CASE WHEN %(thread)s::text IS NULL THEN NULL ELSE ("
     "  SELECT COALESCE(MAX(version), 0) + 1 FROM jobs WHERE status_channel = %(channel)s"
     "  AND result_thread = %(thread)s AND state IN ('delivered', 'uploading')) END"
-    " WHERE id = %(id)s RETURNING version"
+    " WHERE id = %(id)s AND leased_by = %(owner)s RETURNING version"
 )
 USAGE = (
     "SELECT"
@@ -130,11 +149,12 @@ class PostgresJournal(Journal):
     )
     UNFINISHED = f"SELECT * FROM jobs WHERE state IN {ACTIVE_SQL} ORDER BY created_at, seq"
 
-    def __init__(self, pool: Pool) -> None:
+    def __init__(self, pool: Pool, lease_seconds: float) -> None:
+        super().__init__(lease_seconds)
         self._pool = pool
 
     @classmethod
-    async def connect(cls, target: PostgresURL) -> PostgresJournal:
+    async def connect(cls, target: PostgresURL, lease_seconds: float) -> PostgresJournal:
         shown = f"BANANA_DB={target.redacted}"
         try:
             given = conninfo_to_dict(target.url)
@@ -172,7 +192,7 @@ class PostgresJournal(Journal):
         except PoolTimeout as exc:
             await pool.close()
             raise StoreError(f"cannot open connections to {shown}") from exc
-        return cls(pool)
+        return cls(pool, lease_seconds)
 
     async def close(self) -> None:
         await self._pool.close()
@@ -208,16 +228,40 @@ class PostgresJournal(Journal):
             decision = judge(job, limits, row["active"], row["used"]) if row else judge(job, limits)
             if decision.admission is Admission.ACCEPTED:
                 values = admitted_values(job)
-                await conn.execute(_insert_sql(values), values)
+                await conn.execute(
+                    _insert_sql(values),
+                    {**values, "leased_by": self.owner, "lease": self.lease_seconds},
+                )
         return decision
 
     async def _set_columns(self, job_id: str, fields: dict[str, Any]) -> None:
         columns = ", ".join(f"{name} = %({name})s" for name in fields)
         async with self._pool.connection() as conn:
             await conn.execute(
-                f"UPDATE jobs SET {columns} WHERE id = %(_id)s",
-                {**fields, "_id": job_id},
+                f"UPDATE jobs SET {columns} WHERE id = %(_id)s"
+                " AND (leased_by IS NULL OR leased_by = %(_owner)s)",
+                {**fields, "_id": job_id, "_owner": self.owner},
             )
+
+    async def renew_leases(self) -> None:
+        async with self._pool.connection() as conn:
+            await conn.execute(RENEW, {"owner": self.owner, "lease": self.lease_seconds})
+
+    async def release_leases(self) -> None:
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                "UPDATE jobs SET leased_by = NULL, lease_until = NULL WHERE leased_by = %s",
+                [self.owner],
+            )
+
+    async def take_over(self) -> list[Entry]:
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(
+                TAKE_OVER, {"owner": self.owner, "lease": self.lease_seconds}
+            )
+            rows = await cursor.fetchall()
+        rows.sort(key=lambda row: (row["created_at"], row["seq"]))
+        return [entry_from_row(row) for row in rows]
 
     async def start_upload(
         self, job_id: str, channel: str, thread_ts: str | None, logids: list[str]
@@ -236,10 +280,14 @@ class PostgresJournal(Journal):
                     "thread": thread,
                     "logids": " ".join(logids),
                     "now": time.time(),
+                    "owner": self.owner,
                 },
             )
         row = await updated.fetchone()  # read after COMMIT: the whole claim is one round trip
-        return None if row is None else row["version"]
+        if row is None:
+            raise LeaseLost(job_id)
+        version: int | None = row["version"]
+        return version
 
     async def usage(self, user: str, now: float | None = None) -> Usage:
         moment = time.time() if now is None else now
@@ -277,9 +325,13 @@ def lock_key(*parts: str) -> int:
 
 
 def _insert_sql(values: dict[str, Any]) -> str:
+    """The admitted job's row, leased to the admitting replica (``leased_by``, ``lease``)."""
     names = ", ".join(values)
     marks = ", ".join(f"%({name})s" for name in values)
-    return f"INSERT INTO jobs ({names}) VALUES ({marks})"
+    return (
+        f"INSERT INTO jobs ({names}, leased_by, lease_until)"
+        f" VALUES ({marks}, %(leased_by)s, {DB_NOW} + %(lease)s)"
+    )
 
 
 def _first_line(exc: BaseException) -> str:

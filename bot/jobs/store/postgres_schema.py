@@ -61,6 +61,14 @@ STEPS: Sequence[LiteralString] = (
     CREATE INDEX jobs_by_state ON jobs (state);
     CREATE INDEX jobs_by_thread ON jobs (result_thread, status_channel);
     """,
+    # 2: leases: which replica runs a job, until when (seconds since the epoch, by
+    # the server's clock, so replicas' clocks never matter).
+    """
+    ALTER TABLE jobs ADD COLUMN leased_by text;
+    ALTER TABLE jobs ADD COLUMN lease_until double precision;
+    CREATE INDEX jobs_by_lease ON jobs (leased_by)
+        WHERE state IN ('queued', 'running', 'uploading');
+    """,
 )
 
 

@@ -6,6 +6,10 @@ a burst costs a fraction of a ms. That single thread is also what makes
 admission, dedupe and version numbering atomic — which holds only while one
 process uses the file, so the process takes an exclusive lock on a sidecar
 ``<file>.lock`` for its whole life and a second one stops at start.
+
+Leases are kept as in PostgreSQL, but are trivial here: holding the file lock,
+this process knows any other holder is dead, so it takes over every
+unfinished job another process leased, whatever its time.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from bot.jobs.journal import (
     Decision,
     Entry,
     Journal,
+    LeaseLost,
     StoreError,
     Usage,
     admitted_values,
@@ -55,13 +60,16 @@ class SqliteJournal(Journal):
     )
     UNFINISHED = f"SELECT * FROM jobs WHERE state IN {ACTIVE_SQL} ORDER BY created_at, rowid"
 
-    def __init__(self, db: sqlite3.Connection, executor: ThreadPoolExecutor, lock: int) -> None:
+    def __init__(
+        self, db: sqlite3.Connection, executor: ThreadPoolExecutor, lock: int, lease_seconds: float
+    ) -> None:
+        super().__init__(lease_seconds)
         self._db = db
         self._executor = executor
         self._lock = lock
 
     @classmethod
-    async def connect(cls, path: Path) -> SqliteJournal:
+    async def connect(cls, path: Path, lease_seconds: float) -> SqliteJournal:
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal")
         loop = asyncio.get_running_loop()
         try:
@@ -74,7 +82,7 @@ class SqliteJournal(Journal):
         except BaseException:
             executor.shutdown(wait=False)
             raise
-        return cls(db, executor, lock)
+        return cls(db, executor, lock, lease_seconds)
 
     async def close(self) -> None:
         await self._run(self._db.close)
@@ -124,6 +132,7 @@ class SqliteJournal(Journal):
                 decision = judge(job, limits, active, self._images_counted(job.user, job))
             if decision.admission is Admission.ACCEPTED:
                 values = admitted_values(job)
+                values.update(leased_by=self.owner, lease_until=time.time() + self.lease_seconds)
                 self._db.execute(
                     f"INSERT INTO jobs ({', '.join(values)})"
                     f" VALUES ({', '.join(':' + name for name in values)})",
@@ -147,8 +156,37 @@ class SqliteJournal(Journal):
     async def _set_columns(self, job_id: str, fields: dict[str, Any]) -> None:
         columns = ", ".join(f"{name} = ?" for name in fields)
         await self._run(
-            self._write, f"UPDATE jobs SET {columns} WHERE id = ?", [*fields.values(), job_id]
+            self._write,
+            f"UPDATE jobs SET {columns} WHERE id = ? AND (leased_by IS NULL OR leased_by = ?)",
+            [*fields.values(), job_id, self.owner],
         )
+
+    async def renew_leases(self) -> None:
+        await self._run(
+            self._write,
+            f"UPDATE jobs SET lease_until = ? WHERE leased_by = ? AND state IN {ACTIVE_SQL}",
+            [time.time() + self.lease_seconds, self.owner],
+        )
+
+    async def release_leases(self) -> None:
+        await self._run(
+            self._write,
+            "UPDATE jobs SET leased_by = NULL, lease_until = NULL WHERE leased_by = ?",
+            [self.owner],
+        )
+
+    async def take_over(self) -> list[Entry]:
+        rows = await self._run(self._take_over)
+        return sorted((entry_from_row(row) for row in rows), key=_age_order)
+
+    def _take_over(self) -> list[sqlite3.Row]:
+        with self._db:
+            return self._db.execute(
+                "UPDATE jobs SET leased_by = ?, lease_until = ?"
+                f" WHERE state IN {ACTIVE_SQL} AND leased_by IS NOT ?"
+                " RETURNING *",
+                (self.owner, time.time() + self.lease_seconds, self.owner),
+            ).fetchall()
 
     def _write(self, sql: str, args: list[Any]) -> None:
         with self._db:
@@ -172,11 +210,13 @@ class SqliteJournal(Journal):
                     thread_ts,
                 )
                 version = latest + 1
-            self._db.execute(
+            claimed = self._db.execute(
                 "UPDATE jobs SET state = 'uploading', version = ?, logids = ?, updated_at = ?"
-                " WHERE id = ?",
-                (version, logids, time.time(), job_id),
+                " WHERE id = ? AND leased_by = ?",
+                (version, logids, time.time(), job_id, self.owner),
             )
+            if claimed.rowcount == 0:
+                raise LeaseLost(job_id)
         return version
 
     async def usage(self, user: str, now: float | None = None) -> Usage:
@@ -214,6 +254,10 @@ class SqliteJournal(Journal):
     def _scalar(self, sql: str, *args: object) -> int:
         row = self._db.execute(sql, args).fetchone()
         return int(row[0]) if row and row[0] is not None else 0
+
+
+def _age_order(entry: Entry) -> float:
+    return entry.job.created_at
 
 
 def _lock(path: Path) -> int:

@@ -84,6 +84,11 @@ STEPS: Sequence[Step] = (
     _statements("ALTER TABLE jobs DROP COLUMN file_urls"),
     # 3: version numbering and thread listings look jobs up by thread.
     _statements("CREATE INDEX jobs_by_thread ON jobs (result_thread, status_channel)"),
+    # 4: leases (which process runs a job, until when); one process, but one interface.
+    _statements(
+        "ALTER TABLE jobs ADD COLUMN leased_by TEXT",
+        "ALTER TABLE jobs ADD COLUMN lease_until REAL",
+    ),
 )
 
 
