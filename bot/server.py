@@ -73,9 +73,12 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
     # A few connections to Slack at most: a burst of status posts queues briefly
     # instead of opening dozens of connections while acks are being answered.
     connector = aiohttp.TCPConnector(limit_per_host=SLACK_CONNECTIONS)
+    # Replicas on one PostgreSQL journal share one pacer: the gateway's limits hold
+    # whatever their number.
+    pacer = journal.shared_pacer(settings.concurrency, settings.min_interval)
     async with (
         aiohttp.ClientSession(connector=connector) as session,
-        open_generation_client(settings) as generator,
+        open_generation_client(settings, pacer) as generator,
     ):
         metrics = Metrics()
         client = create_web_client(settings, session, metrics)

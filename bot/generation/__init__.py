@@ -28,11 +28,12 @@ from bot.generation.images import (
     identify,
     prepare_input,
 )
-from bot.generation.pacing import Pacer
+from bot.generation.pacing import CallPacer, Pacer
 
 __all__ = [
     "AnswerTooLarge",
     "BadRequest",
+    "CallPacer",
     "Declined",
     "GatewayErrorCode",
     "GatewayTimeout",

@@ -31,7 +31,7 @@ from bot.generation.errors import (
     UpstreamUnavailable,
 )
 from bot.generation.images import GeneratedImage, InputImage
-from bot.generation.pacing import Pacer
+from bot.generation.pacing import CallPacer
 from bot.generation.stream import AnswerReader
 from bot.http_headers import parse_retry_after
 from bot.logs import SecretRedactor
@@ -122,7 +122,7 @@ class GenerationClient:
         endpoint: str,
         api_key: str,
         model: str,
-        pacer: Pacer,
+        pacer: CallPacer,
         retry: RetryPolicy | None = None,
         timeout: float = 300.0,
     ) -> None:
@@ -136,9 +136,13 @@ class GenerationClient:
         self._redact = SecretRedactor([api_key]).redact
 
     async def generate(
-        self, request: ImageRequest, *, on_attempt: Callable[[str], None] | None = None
+        self,
+        request: ImageRequest,
+        *,
+        on_attempt: Callable[[str], None] | None = None,
+        requester: str = "",
     ) -> Generation:
-        """Generate one image (or several, if the model returns more).
+        """Generate one image (or several, if the model returns more) for ``requester``.
 
         ``on_attempt`` is called with each attempt's logid as it starts.
 
@@ -152,7 +156,7 @@ class GenerationClient:
             attempt += 1
             logid = new_logid()
             try:
-                async with self._pacer.slot():
+                async with self._pacer.slot(requester):
                     if on_attempt is not None:
                         on_attempt(logid)
                     answer = await self._call(request, logid)

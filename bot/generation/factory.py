@@ -8,13 +8,16 @@ from contextlib import asynccontextmanager
 import httpx
 
 from bot.generation.client import GenerationClient, RetryPolicy
-from bot.generation.pacing import Pacer
+from bot.generation.pacing import CallPacer, Pacer
 from bot.settings import Settings
 
 
 @asynccontextmanager
-async def open_generation_client(settings: Settings) -> AsyncIterator[GenerationClient]:
-    """A client for the configured gateway; its HTTP client is closed on exit.
+async def open_generation_client(
+    settings: Settings, pacer: CallPacer | None = None
+) -> AsyncIterator[GenerationClient]:
+    """A client for the configured gateway; its HTTP client is closed on exit. Its
+    calls are paced by ``pacer``, else within this process by the settings.
 
     Raises:
         SettingsError: ``BANANA_API_KEY`` is not set (nothing is sent).
@@ -29,7 +32,7 @@ async def open_generation_client(settings: Settings) -> AsyncIterator[Generation
             endpoint=settings.endpoint,
             api_key=api_key,
             model=settings.model,
-            pacer=Pacer(settings.concurrency, settings.min_interval),
+            pacer=pacer or Pacer(settings.concurrency, settings.min_interval),
             retry=RetryPolicy(
                 max_attempts=settings.max_attempts,
                 within=settings.retry_within,

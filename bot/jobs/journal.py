@@ -26,6 +26,7 @@ job's lease stops before uploading, so a job is never shared twice.
 from __future__ import annotations
 
 import abc
+import asyncio
 import enum
 import os
 import socket
@@ -37,6 +38,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from bot.generation.model import estimated_cost
+from bot.generation.pacing import CallPacer
 from bot.jobs.job import ACTIVE_STATES, Job, State
 from bot.jobs.limits import Limits
 from bot.options import ImageOptions
@@ -202,6 +204,15 @@ class Journal(abc.ABC):
     @abc.abstractmethod
     async def release_leases(self) -> None:
         """Let go of every lease this process holds (it is stopping): others take over."""
+
+    def shared_pacer(self, concurrency: int, min_interval: float) -> CallPacer | None:
+        """A pacer every process on this journal shares, if the store has one (else
+        each process paces itself: SQLite serves one process)."""
+        return None
+
+    async def wait_for_released(self, within: float) -> None:
+        """Until jobs may have been let go by a process (or ``within`` seconds)."""
+        await asyncio.sleep(within)
 
     @abc.abstractmethod
     async def take_over(self) -> list[Entry]:

@@ -122,7 +122,7 @@ class JobRunner:
         """Renew this process's leases, and take over lapsed or released jobs, a few
         times per lease: a dead process's work resumes here within about a lease."""
         while True:
-            await asyncio.sleep(self._journal.lease_seconds / 3)
+            await self._journal.wait_for_released(within=self._journal.lease_seconds / 3)
             try:
                 await self._journal.renew_leases()
                 resumed = await self.recover()
@@ -233,7 +233,9 @@ class JobRunner:
             # The job's first unit fetches its images to edit; the others wait for them.
             request = await unit.payload.ready()
             started = time.monotonic()
-            generation = await self._generator.generate(request, on_attempt=attempt)
+            generation = await self._generator.generate(
+                request, on_attempt=attempt, requester=unit.user
+            )
         except GenerationError as exc:
             self._observe_call(started, attempts)
             unit.result.set_exception(exc)

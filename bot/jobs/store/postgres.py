@@ -53,7 +53,9 @@ from bot.jobs.journal import (
     judge,
 )
 from bot.jobs.limits import Limits, day_start, month_start
-from bot.jobs.store import postgres_schema
+from bot.jobs.store import postgres_pacer, postgres_schema
+from bot.jobs.store.postgres_listen import Listener
+from bot.jobs.store.postgres_pacer import DB_NOW, SharedPacer
 from bot.settings import PostgresURL
 
 # The runner's workers and the listeners each hold a connection only for one
@@ -73,11 +75,14 @@ COUNT_USER = (
     " FROM jobs WHERE user_id = %(user)s"
     f" AND (state IN {ACTIVE_SQL} OR (state = 'delivered' AND finished_at >= %(today)s))"
 )
-DB_NOW = "extract(epoch FROM clock_timestamp())"
 RENEW = (
     f"UPDATE jobs SET lease_until = {DB_NOW} + %(lease)s"
     f" WHERE leased_by = %(owner)s AND state IN {ACTIVE_SQL}"
 )
+RENEW_CALLS = (
+    f"UPDATE gateway_calls SET lease_until = {DB_NOW} + %(lease)s WHERE replica = %(owner)s"
+)
+JOBS_CHANNEL = "banana_jobs"  # jobs were let go: take them over now
 TAKE_OVER = (
     f"UPDATE jobs SET leased_by = %(owner)s, lease_until = {DB_NOW} + %(lease)s"
     " WHERE id IN (SELECT id FROM jobs"
@@ -149,9 +154,10 @@ class PostgresJournal(Journal):
     )
     UNFINISHED = f"SELECT * FROM jobs WHERE state IN {ACTIVE_SQL} ORDER BY created_at, seq"
 
-    def __init__(self, pool: Pool, lease_seconds: float) -> None:
+    def __init__(self, pool: Pool, listener: Listener, lease_seconds: float) -> None:
         super().__init__(lease_seconds)
         self._pool = pool
+        self._listener = listener
 
     @classmethod
     async def connect(cls, target: PostgresURL, lease_seconds: float) -> PostgresJournal:
@@ -192,10 +198,26 @@ class PostgresJournal(Journal):
         except PoolTimeout as exc:
             await pool.close()
             raise StoreError(f"cannot open connections to {shown}") from exc
-        return cls(pool, lease_seconds)
+        listener = Listener(conninfo, (postgres_pacer.CHANNEL, JOBS_CHANNEL))
+        listener.start()
+        return cls(pool, listener, lease_seconds)
 
     async def close(self) -> None:
+        await self._listener.close()
         await self._pool.close()
+
+    def shared_pacer(self, concurrency: int, min_interval: float) -> SharedPacer:
+        return SharedPacer(
+            self._pool,
+            self._listener,
+            owner=self.owner,
+            lease_seconds=self.lease_seconds,
+            concurrency=concurrency,
+            min_interval=min_interval,
+        )
+
+    async def wait_for_released(self, within: float) -> None:
+        await self._listener.wait(self._listener.changed(JOBS_CHANNEL), within)
 
     async def remember(self, keys: Iterable[str]) -> bool:
         present = distinct_keys(keys)
@@ -244,15 +266,27 @@ class PostgresJournal(Journal):
             )
 
     async def renew_leases(self) -> None:
-        async with self._pool.connection() as conn:
-            await conn.execute(RENEW, {"owner": self.owner, "lease": self.lease_seconds})
+        held = {"owner": self.owner, "lease": self.lease_seconds}
+        async with self._pool.connection() as conn, conn.pipeline():
+            await conn.execute(RENEW, held)
+            await conn.execute(RENEW_CALLS, held)
+
+    async def release(self, job_id: str) -> None:
+        await super().release(job_id)
+        await self._notify_released()
 
     async def release_leases(self) -> None:
-        async with self._pool.connection() as conn:
+        async with self._pool.connection() as conn, conn.pipeline():
             await conn.execute(
                 "UPDATE jobs SET leased_by = NULL, lease_until = NULL WHERE leased_by = %s",
                 [self.owner],
             )
+            await conn.execute("DELETE FROM gateway_calls WHERE replica = %s", [self.owner])
+        await self._notify_released()
+
+    async def _notify_released(self) -> None:
+        async with self._pool.connection() as conn:
+            await conn.execute(f"NOTIFY {JOBS_CHANNEL}")
 
     async def take_over(self) -> list[Entry]:
         async with self._pool.connection() as conn:

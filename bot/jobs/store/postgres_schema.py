@@ -61,13 +61,33 @@ STEPS: Sequence[LiteralString] = (
     CREATE INDEX jobs_by_state ON jobs (state);
     CREATE INDEX jobs_by_thread ON jobs (result_thread, status_channel);
     """,
-    # 2: leases: which replica runs a job, until when (seconds since the epoch, by
-    # the server's clock, so replicas' clocks never matter).
+    # 2: replicas: leases on jobs (which replica runs one, until when: seconds since
+    # the epoch by the server's clock), and the one gateway pacer they share
+    # (bot/jobs/store/postgres_pacer.py).
     """
     ALTER TABLE jobs ADD COLUMN leased_by text;
     ALTER TABLE jobs ADD COLUMN lease_until double precision;
     CREATE INDEX jobs_by_lease ON jobs (leased_by)
         WHERE state IN ('queued', 'running', 'uploading');
+    CREATE TABLE gateway_pacer (
+        one boolean PRIMARY KEY DEFAULT true CHECK (one),
+        last_start double precision NOT NULL DEFAULT 0
+    );
+    INSERT INTO gateway_pacer DEFAULT VALUES;
+    CREATE TABLE gateway_calls (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        replica text NOT NULL,
+        user_id text NOT NULL,
+        calling boolean NOT NULL DEFAULT false,
+        asked_at double precision NOT NULL,
+        started_at double precision,
+        lease_until double precision NOT NULL
+    );
+    CREATE INDEX gateway_calls_by_replica ON gateway_calls (replica);
+    CREATE TABLE gateway_turns (
+        user_id text PRIMARY KEY,
+        served_at double precision NOT NULL
+    );
     """,
 )
 
