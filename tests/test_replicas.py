@@ -4,13 +4,15 @@ one pacer, restarts. Every test here runs real processes against the stand-ins."
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
 import signal
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
-from bot.standins.gateway import GatewayStandIn
+from bot.standins.gateway import GatewayStandIn, RecordedRequest
 from bot.standins.slack import SlackStandIn
 from bot.standins.slack_sender import slash_command
 from tests.harness import RunningBot, eventually, running_bot
@@ -77,3 +79,65 @@ async def test_a_dead_replicas_job_finishes_on_another_after_its_lease(
         # A lease, then at most a third of one until the survivor looks, then the call.
         assert taken_over_after < LEASE + LEASE / 3 + gateway.latency + 2, taken_over_after
         await survivor.stop(signal.SIGTERM)
+
+
+def upload_sizes(slack: SlackStandIn) -> list[int]:
+    """Files per ``files.completeUploadExternal``: one entry per delivered job."""
+    sizes = []
+    for call in slack.calls_to("files.completeUploadExternal"):
+        files = call.args["files"]
+        sizes.append(len(json.loads(files) if isinstance(files, str) else files))
+    return sorted(sizes)
+
+
+async def test_two_replicas_one_dead_every_job_once_one_pacer_fair_turns(
+    gateway: GatewayStandIn, slack: SlackStandIn, tmp_path: Path, postgres_url: str
+) -> None:
+    """Issue 13's first proof: kill -9 a replica with calls in flight."""
+    gateway.latency, gateway.latency_spread = 3.0, 2.0  # answers in 3-5 s
+    concurrency, interval = 2, 1.0
+    # A dead replica's calls count against the cap until its lease lapses (between
+    # two thirds of a lease and a lease after the kill); the gateway may still be
+    # answering them for up to 5 s, so the lease here outlasts that.
+    lease = 8.0
+    settings = {
+        "BANANA_CONCURRENCY": str(concurrency),
+        "BANANA_MIN_INTERVAL": str(interval),
+        "BANANA_LEASE_SECONDS": str(lease),
+    }
+    prompts = {"UBATCH": "four owls", "UONE": "one heron", "UTWO": "two cranes"}
+    async with replicas(2, gateway, slack, tmp_path, postgres_url, **settings) as (doomed, other):
+        await asyncio.gather(
+            ask(doomed, slack, prompts["UBATCH"] + " --n 4", "UBATCH"),
+            ask(other, slack, prompts["UONE"], "UONE"),
+            ask(doomed, slack, prompts["UTWO"], "UTWO"),
+        )
+        await eventually(lambda: len(gateway.requests) >= 2)
+        doomed.process.kill()  # kill -9 with calls in flight
+        killed = time.monotonic()
+        before_kill = list(gateway.requests)
+        await eventually(lambda: len(upload_sizes(slack)) == 3, limit=60)
+        finished = time.monotonic() - killed
+        await asyncio.sleep(lease / 2)  # nothing more arrives
+        assert upload_sizes(slack) == [1, 1, 4]  # every job delivered exactly once
+        await other.stop()
+
+    def sent(requests: list[RecordedRequest], user: str) -> int:
+        return sum(r.prompt.startswith(prompts[user]) for r in requests)
+
+    by_doomed = [u for u in ("UBATCH", "UTWO") if sent(before_kill, u)]
+    assert by_doomed, "the killed replica had made no call"
+    for user, count in (("UBATCH", 4), ("UONE", 1), ("UTWO", 1)):
+        # Each image reached the gateway once after the kill; before it at most once
+        # more (the dead replica's calls, in flight or done but not yet delivered).
+        assert sent(before_kill, user) <= count, user
+        total = sent(gateway.requests, user)
+        assert total == count + (sent(before_kill, user) if user in by_doomed else 0), user
+    starts = [r.at for r in gateway.requests]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
+    assert min(gaps) >= interval - 0.05, gaps  # one pacer, by the database's clock
+    assert gateway.max_in_flight <= concurrency
+    # Turns by user across both replicas: all three served before anyone's second image.
+    first_three = {r.prompt.split(" --")[0] for r in gateway.requests[:3]}
+    assert first_three == set(prompts.values()), [r.prompt for r in gateway.requests]
+    print(f"all delivered {finished:.1f}s after the kill")

@@ -4,6 +4,7 @@ one interval between call starts, and turns taken by user across replicas."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import AsyncIterator
 
@@ -49,7 +50,7 @@ async def test_two_replicas_keep_one_cap_and_one_interval(pacers: list[CallPacer
     assert len(calls.starts) == 10
     assert calls.most_in_flight == CONCURRENCY
     moments = [at for at, _ in calls.starts]
-    gaps = [later - earlier for earlier, later in zip(moments, moments[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(moments)]
     assert min(gaps) >= INTERVAL - 0.02, gaps
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -29,7 +29,51 @@ class Unit(Generic[T]):
     )
 
 
+class UnitQueue(Protocol[T]):
+    """Where units wait for a worker: :class:`FairQueue` in one process, or the line
+    replicas share in PostgreSQL (``bot/jobs/store/postgres_queue.py``)."""
+
+    def __len__(self) -> int:
+        """This process's units waiting."""
+        ...
+
+    async def put(self, unit: Unit[T]) -> None: ...
+
+    async def get(self) -> Unit[T]:
+        """The next unit for this process's workers; waits for one.
+
+        Raises:
+            QueueClosed: the queue was closed.
+        """
+        ...
+
+    async def ahead(self, job_id: str, in_flight_here: int) -> int | None:
+        """Images that will start before this job's first one, those being generated
+        included (None: it has none waiting)."""
+        ...
+
+    async def withdraw(self, job_id: str) -> list[Unit[T]]:
+        """Take a job's waiting units out of the line (a cancel)."""
+        ...
+
+    async def close(self) -> list[Unit[T]]:
+        """Stop handing out units; returns this process's units still waiting."""
+        ...
+
+
+def round_robin(lanes: list[list[T]]) -> list[T]:
+    """Items one lane at a time, in lane order: [[a1, a2], [b1]] gives a1 b1 a2."""
+    result: list[T] = []
+    depth = 0
+    while any(depth < len(lane) for lane in lanes):
+        result.extend(lane[depth] for lane in lanes if depth < len(lane))
+        depth += 1
+    return result
+
+
 class FairQueue(Generic[T]):
+    """The :class:`UnitQueue` of one process."""
+
     def __init__(self) -> None:
         self._by_user: OrderedDict[str, deque[Unit[T]]] = OrderedDict()
         self._ready = asyncio.Condition()
@@ -67,13 +111,7 @@ class FairQueue(Generic[T]):
 
     def order(self) -> list[Unit[T]]:
         """Every waiting unit in the order workers will take them."""
-        lanes = [list(units) for units in self._by_user.values()]
-        result: list[Unit[T]] = []
-        depth = 0
-        while any(depth < len(lane) for lane in lanes):
-            result.extend(lane[depth] for lane in lanes if depth < len(lane))
-            depth += 1
-        return result
+        return round_robin([list(units) for units in self._by_user.values()])
 
     def ahead_of(self, job_id: str) -> int | None:
         """How many units will be taken before this job's first one (None: none waiting)."""
@@ -81,6 +119,13 @@ class FairQueue(Generic[T]):
             if unit.job_id == job_id:
                 return index
         return None
+
+    async def ahead(self, job_id: str, in_flight_here: int) -> int | None:
+        index = self.ahead_of(job_id)
+        return None if index is None else index + in_flight_here
+
+    async def withdraw(self, job_id: str) -> list[Unit[T]]:
+        return self.remove_job(job_id)
 
     def remove_job(self, job_id: str) -> list[Unit[T]]:
         """Take a job's waiting units out of the queue (a cancel)."""

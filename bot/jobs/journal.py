@@ -39,8 +39,10 @@ from typing import Any, ClassVar, Protocol
 
 from bot.generation.model import estimated_cost
 from bot.generation.pacing import CallPacer
+from bot.jobs.fair_queue import UnitQueue
 from bot.jobs.job import ACTIVE_STATES, Job, State
 from bot.jobs.limits import Limits
+from bot.jobs.progress import JobRequest
 from bot.options import ImageOptions
 from bot.settings import PostgresURL
 
@@ -208,6 +210,11 @@ class Journal(abc.ABC):
     def shared_pacer(self, concurrency: int, min_interval: float) -> CallPacer | None:
         """A pacer every process on this journal shares, if the store has one (else
         each process paces itself: SQLite serves one process)."""
+        return None
+
+    def shared_queue(self, concurrency: int) -> UnitQueue[JobRequest] | None:
+        """The line of units every process on this journal shares, taking at most
+        ``concurrency`` at once between them, if the store has one."""
         return None
 
     async def wait_for_released(self, within: float) -> None:

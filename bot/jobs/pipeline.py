@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from functools import partial
 
@@ -26,7 +26,7 @@ from bot.generation import (
     prepare_input,
 )
 from bot.generation.images import NotAnImage, identify
-from bot.jobs.fair_queue import FairQueue, Unit
+from bot.jobs.fair_queue import Unit, UnitQueue
 from bot.jobs.job import Job, StatusRef
 from bot.jobs.journal import Journal
 from bot.jobs.outcomes import (
@@ -55,7 +55,7 @@ from bot.options import ImageOptions
 logger = logging.getLogger(__name__)
 
 
-Ahead = Callable[[str], int | None]  # images before a job's first, while it waits
+Ahead = Callable[[str], Awaitable[int | None]]  # images before a job's first, while it waits
 Inputs = tuple[tuple[InputImage, ...], tuple[str, ...]]  # images to edit, and their names
 
 
@@ -64,7 +64,7 @@ class JobPipeline:
         self,
         publisher: Publisher,
         journal: Journal,
-        queue: FairQueue[JobRequest],
+        queue: UnitQueue[JobRequest],
         ahead: Ahead,
         *,
         tick_seconds: float,
@@ -240,6 +240,6 @@ class JobPipeline:
         """Show the status every tick, and at once when the job moves on (the
         publisher shows a new state promptly; a short job must not read "Queued")."""
         while progress.state in ("queued", "running"):
-            ahead = self._ahead(job.id) if progress.state == "queued" else None
+            ahead = await self._ahead(job.id) if progress.state == "queued" else None
             await self._publisher.show_status(job, ref, progress.view(ahead))
             await progress.moved(within=self._tick)

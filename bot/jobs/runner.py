@@ -20,7 +20,7 @@ import logging
 import time
 
 from bot.generation import GenerationClient, GenerationError
-from bot.jobs.fair_queue import FairQueue, QueueClosed, Unit
+from bot.jobs.fair_queue import FairQueue, QueueClosed, Unit, UnitQueue
 from bot.jobs.job import Job, StatusRef
 from bot.jobs.journal import Entry, Journal, LeaseLost
 from bot.jobs.outcomes import (
@@ -65,6 +65,7 @@ class JobRunner:
         resume_within: float = 1800.0,
         tick_seconds: float = 5.0,
         metrics: Metrics | None = None,
+        queue: UnitQueue[JobRequest] | None = None,
     ) -> None:
         self._metrics = metrics or Metrics()
         self._generator = generator
@@ -72,7 +73,8 @@ class JobRunner:
         self._journal = journal
         self._worker_count = workers
         self._resume_within = resume_within
-        self._queue: FairQueue[JobRequest] = FairQueue()
+        # This process's round-robin line, or the one replicas share (the journal's).
+        self._queue: UnitQueue[JobRequest] = queue if queue is not None else FairQueue()
         self._pipeline = JobPipeline(
             publisher,
             journal,
@@ -113,9 +115,12 @@ class JobRunner:
         waiting = [job.created_at for job, _, p in self._jobs.values() if p.state == "queued"]
         return min(waiting, default=None)
 
-    def _ahead(self, job_id: str) -> int | None:
-        index = self._queue.ahead_of(job_id)
-        return None if index is None else index + self._in_flight
+    async def _ahead(self, job_id: str) -> int | None:
+        try:
+            return await self._queue.ahead(job_id, self._in_flight)
+        except Exception:  # the shared line is out of reach: show no position this tick
+            logger.exception("job=%s could not read its place in the queue", job_id)
+            return None
 
     # ---- recovery, cancel, shutdown ------------------------------------------------------
     async def _keep_leases(self) -> None:
@@ -166,7 +171,7 @@ class JobRunner:
         for job_id, (job, _units, progress) in list(self._jobs.items()):
             if job.user != user or progress.state != "queued":
                 continue
-            for unit in self._queue.remove_job(job_id):
+            for unit in await self._queue.withdraw(job_id):
                 if not unit.result.done():
                     unit.result.set_exception(CancelledUnit())
             cancelled += 1

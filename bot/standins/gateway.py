@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import random
 import re
 import time
 from collections import deque
@@ -70,6 +71,7 @@ class GatewayStandIn:
         *,
         api_key: str = "standin-key",
         latency: float = 0.0,
+        latency_spread: float = 0.0,
         slow_seconds: float = 5.0,
         trickle_interval: float = 1.0,
         retry_after: int = 1,
@@ -78,6 +80,7 @@ class GatewayStandIn:
     ) -> None:
         self.api_key = api_key
         self.latency = latency
+        self.latency_spread = latency_spread  # each answer takes up to this much longer
         self.slow_seconds = slow_seconds
         self.trickle_interval = trickle_interval
         self.retry_after = retry_after
@@ -160,7 +163,8 @@ class GatewayStandIn:
             return web.json_response(
                 {"code": 400, "msg": f"invalid image_config {ratio!r} {size!r}"}, status=400
             )
-        await asyncio.sleep(self.latency + (self.slow_seconds if mode == "slow" else 0))
+        extra = random.uniform(0, self.latency_spread) if self.latency_spread else 0.0
+        await asyncio.sleep(self.latency + extra + (self.slow_seconds if mode == "slow" else 0))
         if mode in hostile.HOSTILE_MODES:
             return await hostile.reply(mode, request, record, self.trickle_interval)
         label = f"edit of {len(inputs)} image(s)" if inputs else self.label

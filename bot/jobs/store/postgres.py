@@ -53,9 +53,11 @@ from bot.jobs.journal import (
     judge,
 )
 from bot.jobs.limits import Limits, day_start, month_start
+from bot.jobs.progress import JobRequest
 from bot.jobs.store import postgres_pacer, postgres_schema
 from bot.jobs.store.postgres_listen import Listener
 from bot.jobs.store.postgres_pacer import DB_NOW, SharedPacer
+from bot.jobs.store.postgres_queue import SharedFairQueue
 from bot.settings import PostgresURL
 
 # The runner's workers and the listeners each hold a connection only for one
@@ -81,6 +83,9 @@ RENEW = (
 )
 RENEW_CALLS = (
     f"UPDATE gateway_calls SET lease_until = {DB_NOW} + %(lease)s WHERE replica = %(owner)s"
+)
+RENEW_UNITS = (
+    f"UPDATE queued_units SET lease_until = {DB_NOW} + %(lease)s WHERE replica = %(owner)s"
 )
 JOBS_CHANNEL = "banana_jobs"  # jobs were let go: take them over now
 TAKE_OVER = (
@@ -216,6 +221,15 @@ class PostgresJournal(Journal):
             min_interval=min_interval,
         )
 
+    def shared_queue(self, concurrency: int) -> SharedFairQueue[JobRequest]:
+        return SharedFairQueue(
+            self._pool,
+            self._listener,
+            owner=self.owner,
+            lease_seconds=self.lease_seconds,
+            concurrency=concurrency,
+        )
+
     async def wait_for_released(self, within: float) -> None:
         await self._listener.wait(self._listener.changed(JOBS_CHANNEL), within)
 
@@ -270,6 +284,7 @@ class PostgresJournal(Journal):
         async with self._pool.connection() as conn, conn.pipeline():
             await conn.execute(RENEW, held)
             await conn.execute(RENEW_CALLS, held)
+            await conn.execute(RENEW_UNITS, held)
 
     async def release(self, job_id: str) -> None:
         await super().release(job_id)
@@ -282,6 +297,7 @@ class PostgresJournal(Journal):
                 [self.owner],
             )
             await conn.execute("DELETE FROM gateway_calls WHERE replica = %s", [self.owner])
+            await conn.execute("DELETE FROM queued_units WHERE replica = %s", [self.owner])
         await self._notify_released()
 
     async def _notify_released(self) -> None:

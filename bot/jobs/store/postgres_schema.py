@@ -63,7 +63,7 @@ STEPS: Sequence[LiteralString] = (
     """,
     # 2: replicas: leases on jobs (which replica runs one, until when: seconds since
     # the epoch by the server's clock), and the one gateway pacer they share
-    # (bot/jobs/store/postgres_pacer.py).
+    # and the line of images waiting for it (postgres_pacer.py, postgres_queue.py).
     """
     ALTER TABLE jobs ADD COLUMN leased_by text;
     ALTER TABLE jobs ADD COLUMN lease_until double precision;
@@ -84,6 +84,14 @@ STEPS: Sequence[LiteralString] = (
         lease_until double precision NOT NULL
     );
     CREATE INDEX gateway_calls_by_replica ON gateway_calls (replica);
+    CREATE TABLE queued_units (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        job_id text NOT NULL,
+        user_id text NOT NULL,
+        replica text NOT NULL,
+        lease_until double precision NOT NULL
+    );
+    CREATE INDEX queued_units_by_replica ON queued_units (replica);
     CREATE TABLE gateway_turns (
         user_id text PRIMARY KEY,
         served_at double precision NOT NULL

@@ -1,0 +1,183 @@
+"""One fair queue for all replicas: the images waiting for the gateway, in the shared
+database (``queued_units``).
+
+Each replica keeps its own units' futures and payloads in memory and their
+places in the line in the table, leased like its jobs (a dead replica's rows
+lapse with it; whoever takes its jobs over queues them again). A worker takes
+the next unit in one short transaction under the pacer's row lock
+(``postgres_pacer``): the unit whose user was served longest ago
+(``gateway_turns``), the first queued among one user's — round-robin between
+users across replicas — and only while fewer than ``concurrency`` gateway
+calls are lined up or running. When the next unit belongs to another replica,
+this one waits for a ``NOTIFY`` (a unit taken, a call ended) or a short poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+from typing import Generic, TypeVar
+
+from psycopg.rows import DictRow
+
+from bot.jobs.fair_queue import QueueClosed, Unit, round_robin
+from bot.jobs.store.postgres_listen import Listener
+from bot.jobs.store.postgres_pacer import (
+    CHANNEL,
+    DB_NOW,
+    FORGET_LAPSED,
+    LOCK_PACER,
+    NOTIFY,
+    POLL_SECONDS,
+    Pool,
+)
+
+T = TypeVar("T")
+
+PUT = (
+    "INSERT INTO queued_units (job_id, user_id, replica, lease_until)"
+    f" VALUES (%(job)s, %(user)s, %(owner)s, {DB_NOW} + %(lease)s) RETURNING id"
+)
+FORGET_LAPSED_UNITS = f"DELETE FROM queued_units WHERE lease_until < {DB_NOW}"
+NEXT = (
+    "SELECT busy.n AS busy, next.id, next.replica, next.user_id"
+    " FROM (SELECT count(*) AS n FROM gateway_calls) busy LEFT JOIN LATERAL ("
+    "  SELECT u.id, u.replica, u.user_id FROM queued_units u"
+    "  LEFT JOIN gateway_turns t USING (user_id)"
+    "  ORDER BY t.served_at NULLS FIRST, u.id LIMIT 1) next ON true"
+)
+TAKE = (
+    "DELETE FROM queued_units WHERE id = %(id)s",
+    "INSERT INTO gateway_turns (user_id, served_at) VALUES (%(user)s, " + DB_NOW + ")"
+    " ON CONFLICT (user_id) DO UPDATE SET served_at = excluded.served_at",
+)
+LINE = (
+    "SELECT u.job_id, u.user_id, t.served_at FROM queued_units u"
+    " LEFT JOIN gateway_turns t USING (user_id) ORDER BY u.id"
+)
+BUSY = "SELECT count(*) AS n FROM gateway_calls"
+WITHDRAW = "DELETE FROM queued_units WHERE id = ANY(%(ids)s)"
+
+
+class SharedFairQueue(Generic[T]):
+    """A :class:`~bot.jobs.fair_queue.UnitQueue` over the journal's database."""
+
+    def __init__(
+        self,
+        pool: Pool,
+        listener: Listener,
+        *,
+        owner: str,
+        lease_seconds: float,
+        concurrency: int,
+    ) -> None:
+        self._pool = pool
+        self._listener = listener
+        self._owner = owner
+        self._lease = lease_seconds
+        self._concurrency = concurrency
+        self._units: dict[int, Unit[T]] = {}  # this replica's, by row
+        self._put_here = asyncio.Event()
+        self._closed = False
+
+    def __len__(self) -> int:
+        return len(self._units)
+
+    async def put(self, unit: Unit[T]) -> None:
+        if self._closed:
+            raise QueueClosed()
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(
+                PUT,
+                {"job": unit.job_id, "user": unit.user, "owner": self._owner, "lease": self._lease},
+            )
+            (row,) = await cursor.fetchall()
+            await conn.execute(NOTIFY)
+        self._units[int(row["id"])] = unit
+        self._put_here.set()
+
+    async def get(self) -> Unit[T]:
+        """This replica's unit that is next in the shared line; waits for one.
+
+        Raises:
+            QueueClosed: the queue was closed.
+        """
+        while True:
+            if self._closed:
+                raise QueueClosed()
+            woken, put = self._listener.changed(CHANNEL), self._put_here
+            put.clear()
+            if self._units:
+                taken = await self._take()
+                if taken is not None and taken in self._units:
+                    return self._units.pop(taken)
+            await _first_of(woken, put, within=POLL_SECONDS)
+
+    async def _take(self) -> int | None:
+        async with self._pool.connection() as conn, conn.pipeline():
+            await conn.execute("BEGIN")
+            await conn.execute(LOCK_PACER)
+            await conn.execute(FORGET_LAPSED)
+            await conn.execute(FORGET_LAPSED_UNITS)
+            cursor = await conn.execute(NEXT)
+            row = await cursor.fetchone()
+            assert row is not None  # an aggregate's one row
+            taken: int | None = None
+            if row["replica"] == self._owner and row["busy"] < self._concurrency:
+                taken = int(row["id"])
+                for statement in TAKE:
+                    await conn.execute(statement, {"id": taken, "user": row["user_id"]})
+                await conn.execute(NOTIFY)
+            await conn.execute("COMMIT")
+        return taken
+
+    async def ahead(self, job_id: str, in_flight_here: int) -> int | None:
+        """Images that will start before this job's first one, in every replica's line
+        and at the gateway (None: it has none waiting)."""
+        async with self._pool.connection() as conn, conn.pipeline():
+            line, busy = await conn.execute(LINE), await conn.execute(BUSY)
+            rows, (calls,) = await line.fetchall(), await busy.fetchall()
+        for index, job in enumerate(_turns(rows)):
+            if job == job_id:
+                return index + int(calls["n"])
+        return None
+
+    async def withdraw(self, job_id: str) -> list[Unit[T]]:
+        return await self._withdraw([r for r, unit in self._units.items() if unit.job_id == job_id])
+
+    async def close(self) -> list[Unit[T]]:
+        self._closed = True
+        self._put_here.set()
+        return await self._withdraw(list(self._units))
+
+    async def _withdraw(self, rows: list[int]) -> list[Unit[T]]:
+        """Take these of this replica's units out of the line (cancelled, or stopping)."""
+        units = [self._units.pop(row) for row in rows]
+        if rows:
+            async with self._pool.connection() as conn:
+                await conn.execute(WITHDRAW, {"ids": rows})
+        return units
+
+
+def _turns(rows: Iterable[DictRow]) -> list[str]:
+    """The jobs of the waiting units in the order they will be taken: users by how
+    long ago they were served (never first), then one unit per user per round."""
+    lanes: dict[str, list[str]] = {}
+    served: dict[str, float] = {}
+    for row in rows:  # in queue order: a user's lane keeps its units' order
+        lanes.setdefault(row["user_id"], []).append(row["job_id"])
+        served[row["user_id"]] = row["served_at"] if row["served_at"] is not None else -1.0
+    users = sorted(lanes, key=lambda user: served[user])  # stable: first queued first
+    return round_robin([lanes[user] for user in users])
+
+
+async def _first_of(*events: asyncio.Event, within: float) -> None:
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=within, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*waiters, return_exceptions=True)
