@@ -141,3 +141,30 @@ async def test_two_replicas_one_dead_every_job_once_one_pacer_fair_turns(
     first_three = {r.prompt.split(" --")[0] for r in gateway.requests[:3]}
     assert first_three == set(prompts.values()), [r.prompt for r in gateway.requests]
     print(f"all delivered {finished:.1f}s after the kill")
+
+
+async def test_cancel_and_places_in_line_come_from_the_database(
+    gateway: GatewayStandIn, slack: SlackStandIn, tmp_path: Path, postgres_url: str
+) -> None:
+    gateway.latency = 7  # longer than one status refresh (5 s)
+    async with replicas(2, gateway, slack, tmp_path, postgres_url, BANANA_CONCURRENCY="1") as (
+        queued_on,
+        asked_on,
+    ):
+        for n in range(3):
+            await ask(queued_on, slack, f"cat {n}", "U0ALICE")
+        await eventually(lambda: gateway.in_flight)
+        # Places count every replica's line and the call in flight.
+        await eventually(
+            lambda: [m for m in slack.visible() if "2 images ahead of yours" in m.text], 20
+        )
+        assert [m for m in slack.visible() if "1 image ahead of yours" in m.text]
+        fields = slash_command(
+            "cancel", user="U0ALICE", channel=CHANNEL, response_url=slack.response_url("c")
+        )
+        cancel = (await asked_on.sender.command(fields)).json()["text"]
+        assert "Cancelled 2 queued requests" in cancel  # asked of the other replica
+        await eventually(lambda: len([m for m in slack.visible() if "🚫" in m.text]) == 2)
+        await eventually(lambda: uploads(slack) == 1, 20)
+        await asyncio.sleep(1)
+    assert len(gateway.requests) == 1

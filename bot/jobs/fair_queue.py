@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict, deque
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
@@ -56,9 +57,28 @@ class UnitQueue(Protocol[T]):
         """Take a job's waiting units out of the line (a cancel)."""
         ...
 
+    async def cancel(
+        self, user: str, unstarted: Collection[str], error: Callable[[], BaseException]
+    ) -> int:
+        """Cancel the user's jobs none of whose units started, wherever they wait
+        (``unstarted``: this process's); their units here fail with ``error()``.
+        Returns how many jobs were cancelled."""
+        ...
+
+    async def forget_cancelled(self, error: Callable[[], BaseException]) -> None:
+        """Fail with ``error()`` this process's units that another process cancelled."""
+        ...
+
     async def close(self) -> list[Unit[T]]:
         """Stop handing out units; returns this process's units still waiting."""
         ...
+
+
+def fail(units: Iterable[Unit[T]], error: Callable[[], BaseException]) -> None:
+    """Settle units that will not run: whoever waits on them hears ``error()``."""
+    for unit in units:
+        if not unit.result.done():
+            unit.result.set_exception(error())
 
 
 def round_robin(lanes: list[list[T]]) -> list[T]:
@@ -126,6 +146,16 @@ class FairQueue(Generic[T]):
 
     async def withdraw(self, job_id: str) -> list[Unit[T]]:
         return self.remove_job(job_id)
+
+    async def cancel(
+        self, user: str, unstarted: Collection[str], error: Callable[[], BaseException]
+    ) -> int:
+        for job_id in unstarted:
+            fail(self.remove_job(job_id), error)
+        return len(unstarted)
+
+    async def forget_cancelled(self, error: Callable[[], BaseException]) -> None:
+        """Nothing to do: no other process shares this queue."""
 
     def remove_job(self, job_id: str) -> list[Unit[T]]:
         """Take a job's waiting units out of the queue (a cancel)."""

@@ -20,7 +20,7 @@ import logging
 import time
 
 from bot.generation import GenerationClient, GenerationError
-from bot.jobs.fair_queue import FairQueue, QueueClosed, Unit, UnitQueue
+from bot.jobs.fair_queue import FairQueue, QueueClosed, Unit, UnitQueue, fail
 from bot.jobs.job import Job, StatusRef
 from bot.jobs.journal import Entry, Journal, LeaseLost
 from bot.jobs.outcomes import (
@@ -130,6 +130,7 @@ class JobRunner:
             await self._journal.wait_for_released(within=self._journal.lease_seconds / 3)
             try:
                 await self._journal.renew_leases()
+                await self._queue.forget_cancelled(CancelledUnit)
                 resumed = await self.recover()
             except Exception:  # the database is away: try again next round
                 logger.exception("could not renew or take over job leases")
@@ -166,16 +167,14 @@ class JobRunner:
             logger.exception("job=%s could not report the interruption", job.id)
 
     async def cancel_queued(self, user: str) -> int:
-        """Cancel the user's jobs that have not started; running ones finish."""
-        cancelled = 0
-        for job_id, (job, _units, progress) in list(self._jobs.items()):
-            if job.user != user or progress.state != "queued":
-                continue
-            for unit in await self._queue.withdraw(job_id):
-                if not unit.result.done():
-                    unit.result.set_exception(CancelledUnit())
-            cancelled += 1
-        return cancelled
+        """Cancel the user's jobs that have not started, on whatever process they wait;
+        running ones finish."""
+        unstarted = [
+            job_id
+            for job_id, (job, _units, progress) in self._jobs.items()
+            if job.user == user and progress.state == "queued"
+        ]
+        return await self._queue.cancel(user, unstarted, CancelledUnit)
 
     async def close(self, grace: float) -> None:
         """Stop taking work; running units get ``grace`` seconds; waiting jobs, and at
@@ -184,9 +183,7 @@ class JobRunner:
         if self._keeper is not None:
             self._keeper.cancel()
             await asyncio.gather(self._keeper, return_exceptions=True)
-        for unit in await self._queue.close():
-            if not unit.result.done():
-                unit.result.set_exception(ShuttingDown())
+        fail(await self._queue.close(), ShuttingDown)
         if self._workers:
             _, running = await asyncio.wait(set(self._workers), timeout=grace)
             for worker in running:

@@ -54,8 +54,8 @@ from bot.jobs.journal import (
 )
 from bot.jobs.limits import Limits, day_start, month_start
 from bot.jobs.progress import JobRequest
-from bot.jobs.store import postgres_pacer, postgres_schema
-from bot.jobs.store.postgres_listen import Listener
+from bot.jobs.store import postgres_schema
+from bot.jobs.store.postgres_listen import GATEWAY_CHANNEL, JOBS_CHANNEL, Listener
 from bot.jobs.store.postgres_pacer import DB_NOW, SharedPacer
 from bot.jobs.store.postgres_queue import SharedFairQueue
 from bot.settings import PostgresURL
@@ -87,7 +87,6 @@ RENEW_CALLS = (
 RENEW_UNITS = (
     f"UPDATE queued_units SET lease_until = {DB_NOW} + %(lease)s WHERE replica = %(owner)s"
 )
-JOBS_CHANNEL = "banana_jobs"  # jobs were let go: take them over now
 TAKE_OVER = (
     f"UPDATE jobs SET leased_by = %(owner)s, lease_until = {DB_NOW} + %(lease)s"
     " WHERE id IN (SELECT id FROM jobs"
@@ -203,7 +202,7 @@ class PostgresJournal(Journal):
         except PoolTimeout as exc:
             await pool.close()
             raise StoreError(f"cannot open connections to {shown}") from exc
-        listener = Listener(conninfo, (postgres_pacer.CHANNEL, JOBS_CHANNEL))
+        listener = Listener(conninfo, (GATEWAY_CHANNEL, JOBS_CHANNEL))
         listener.start()
         return cls(pool, listener, lease_seconds)
 

@@ -18,6 +18,8 @@ from psycopg import AsyncConnection, sql
 logger = logging.getLogger(__name__)
 
 RECONNECT_SECONDS = 1.0
+GATEWAY_CHANNEL = "banana_gateway"  # a gateway call started or ended, a unit queued or taken
+JOBS_CHANNEL = "banana_jobs"  # jobs were let go or cancelled: take them over, or stop them
 
 
 class Listener:

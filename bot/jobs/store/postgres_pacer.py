@@ -33,12 +33,11 @@ from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import DictRow
 from psycopg_pool import AsyncConnectionPool
 
-from bot.jobs.store.postgres_listen import Listener
+from bot.jobs.store.postgres_listen import GATEWAY_CHANNEL, Listener
 
 logger = logging.getLogger(__name__)
 
 DB_NOW = "extract(epoch FROM clock_timestamp())::double precision"
-CHANNEL = "banana_gateway"
 POLL_SECONDS = 1.0  # when no notification comes (a lost connection, a dead replica)
 
 ASK = (
@@ -60,7 +59,7 @@ START = (
     f" SELECT user_id, {DB_NOW} FROM gateway_calls WHERE id = %(id)s"
     " ON CONFLICT (user_id) DO UPDATE SET served_at = excluded.served_at",
 )
-NOTIFY = f"NOTIFY {CHANNEL}"
+NOTIFY = f"NOTIFY {GATEWAY_CHANNEL}"
 FINISH = "DELETE FROM gateway_calls WHERE id = %(id)s"
 Pool = AsyncConnectionPool[AsyncConnection[DictRow]]
 Cursor = AsyncCursor[DictRow]
@@ -94,12 +93,12 @@ class SharedPacer:
 
     @contextlib.asynccontextmanager
     async def slot(self, requester: str = "") -> AsyncIterator[None]:
-        woken = self._listener.changed(CHANNEL)
+        woken = self._listener.changed(GATEWAY_CHANNEL)
         call_id, verdict = await self._ask(requester)
         try:
             while not verdict.started:
                 await self._listener.wait(woken, verdict.wait or POLL_SECONDS)
-                woken = self._listener.changed(CHANNEL)
+                woken = self._listener.changed(GATEWAY_CHANNEL)
                 verdict = await self._try(call_id)
             yield
         finally:

@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Collection, Iterable
 from typing import Generic, TypeVar
 
 from psycopg.rows import DictRow
 
-from bot.jobs.fair_queue import QueueClosed, Unit, round_robin
-from bot.jobs.store.postgres_listen import Listener
+from bot.jobs.fair_queue import QueueClosed, Unit, fail, round_robin
+from bot.jobs.progress import CancelledUnit
+from bot.jobs.store.postgres_listen import GATEWAY_CHANNEL, JOBS_CHANNEL, Listener
 from bot.jobs.store.postgres_pacer import (
-    CHANNEL,
     DB_NOW,
     FORGET_LAPSED,
     LOCK_PACER,
@@ -35,27 +36,38 @@ from bot.jobs.store.postgres_pacer import (
 
 T = TypeVar("T")
 
+# A unit joins the line only while its job may still run (not cancelled meanwhile).
 PUT = (
     "INSERT INTO queued_units (job_id, user_id, replica, lease_until)"
-    f" VALUES (%(job)s, %(user)s, %(owner)s, {DB_NOW} + %(lease)s) RETURNING id"
+    f" SELECT id, user_id, %(owner)s, {DB_NOW} + %(lease)s FROM jobs"
+    " WHERE id = %(job)s AND state IN ('queued', 'running') RETURNING id"
 )
 FORGET_LAPSED_UNITS = f"DELETE FROM queued_units WHERE lease_until < {DB_NOW}"
+WAITING = (
+    "queued_units u JOIN jobs j ON j.id = u.job_id AND j.state IN ('queued', 'running')"
+    " LEFT JOIN gateway_turns t ON t.user_id = u.user_id"
+)
 NEXT = (
-    "SELECT busy.n AS busy, next.id, next.replica, next.user_id"
+    "SELECT busy.n AS busy, next.id, next.replica, next.user_id, next.job_id"
     " FROM (SELECT count(*) AS n FROM gateway_calls) busy LEFT JOIN LATERAL ("
-    "  SELECT u.id, u.replica, u.user_id FROM queued_units u"
-    "  LEFT JOIN gateway_turns t USING (user_id)"
+    f"  SELECT u.id, u.replica, u.user_id, u.job_id FROM {WAITING}"
     "  ORDER BY t.served_at NULLS FIRST, u.id LIMIT 1) next ON true"
 )
+# Taking a job's first unit starts it, in the same transaction a cancel would need.
 TAKE = (
     "DELETE FROM queued_units WHERE id = %(id)s",
     "INSERT INTO gateway_turns (user_id, served_at) VALUES (%(user)s, " + DB_NOW + ")"
     " ON CONFLICT (user_id) DO UPDATE SET served_at = excluded.served_at",
+    "UPDATE jobs SET state = 'running' WHERE id = %(job)s AND state = 'queued'",
 )
-LINE = (
-    "SELECT u.job_id, u.user_id, t.served_at FROM queued_units u"
-    " LEFT JOIN gateway_turns t USING (user_id) ORDER BY u.id"
+LINE = f"SELECT u.job_id, u.user_id, t.served_at FROM {WAITING} ORDER BY u.id"
+CANCEL = (
+    "UPDATE jobs SET state = 'cancelled', finished_at = %(now)s, updated_at = %(now)s,"
+    " leased_by = NULL, lease_until = NULL"
+    " WHERE user_id = %(user)s AND state = 'queued' RETURNING id"
 )
+CANCELLED_HERE = "SELECT id FROM jobs WHERE id = ANY(%(jobs)s) AND state = 'cancelled'"
+CANCELLED = f"NOTIFY {JOBS_CHANNEL}"
 BUSY = "SELECT count(*) AS n FROM gateway_calls"
 WITHDRAW = "DELETE FROM queued_units WHERE id = ANY(%(ids)s)"
 
@@ -92,9 +104,12 @@ class SharedFairQueue(Generic[T]):
                 PUT,
                 {"job": unit.job_id, "user": unit.user, "owner": self._owner, "lease": self._lease},
             )
-            (row,) = await cursor.fetchall()
+            rows = await cursor.fetchall()
             await conn.execute(NOTIFY)
-        self._units[int(row["id"])] = unit
+        if not rows:  # cancelled from another replica before its first unit was queued
+            fail([unit], CancelledUnit)
+            return
+        self._units[int(rows[0]["id"])] = unit
         self._put_here.set()
 
     async def get(self) -> Unit[T]:
@@ -106,7 +121,7 @@ class SharedFairQueue(Generic[T]):
         while True:
             if self._closed:
                 raise QueueClosed()
-            woken, put = self._listener.changed(CHANNEL), self._put_here
+            woken, put = self._listener.changed(GATEWAY_CHANNEL), self._put_here
             put.clear()
             if self._units:
                 taken = await self._take()
@@ -127,7 +142,9 @@ class SharedFairQueue(Generic[T]):
             if row["replica"] == self._owner and row["busy"] < self._concurrency:
                 taken = int(row["id"])
                 for statement in TAKE:
-                    await conn.execute(statement, {"id": taken, "user": row["user_id"]})
+                    await conn.execute(
+                        statement, {"id": taken, "user": row["user_id"], "job": row["job_id"]}
+                    )
                 await conn.execute(NOTIFY)
             await conn.execute("COMMIT")
         return taken
@@ -145,6 +162,34 @@ class SharedFairQueue(Generic[T]):
 
     async def withdraw(self, job_id: str) -> list[Unit[T]]:
         return await self._withdraw([r for r, unit in self._units.items() if unit.job_id == job_id])
+
+    async def cancel(
+        self, user: str, unstarted: Collection[str], error: Callable[[], BaseException]
+    ) -> int:
+        """Cancel the user's queued jobs on every replica, atomically with the takes:
+        a job either started or is cancelled. Their owners hear it at once."""
+        async with self._pool.connection() as conn, conn.pipeline():
+            await conn.execute("BEGIN")
+            await conn.execute(LOCK_PACER)
+            cancelled = await conn.execute(CANCEL, {"user": user, "now": time.time()})
+            await conn.execute(CANCELLED)
+            await conn.execute("COMMIT")
+            jobs = {row["id"] for row in await cancelled.fetchall()}
+        await self._fail_jobs(jobs, error)
+        return len(jobs)
+
+    async def forget_cancelled(self, error: Callable[[], BaseException]) -> None:
+        here = list({unit.job_id for unit in self._units.values()})
+        if not here:
+            return
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(CANCELLED_HERE, {"jobs": here})
+            jobs = {row["id"] for row in await cursor.fetchall()}
+        await self._fail_jobs(jobs, error)
+
+    async def _fail_jobs(self, jobs: set[str], error: Callable[[], BaseException]) -> None:
+        rows = [row for row, unit in self._units.items() if unit.job_id in jobs]
+        fail(await self._withdraw(rows), error)
 
     async def close(self) -> list[Unit[T]]:
         self._closed = True
