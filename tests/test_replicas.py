@@ -4,6 +4,7 @@ one pacer, restarts. Every test here runs real processes against the stand-ins."
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import json
 import signal
@@ -13,9 +14,9 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 from bot.standins.gateway import GatewayStandIn, RecordedRequest
-from bot.standins.slack import SlackStandIn
-from bot.standins.slack_sender import slash_command
-from tests.harness import RunningBot, eventually, running_bot
+from bot.standins.slack import BOT_USER, SlackStandIn
+from bot.standins.slack_sender import app_mention, envelope, slash_command
+from tests.harness import APP_TOKEN, RunningBot, eventually, running_bot
 
 CHANNEL = "C0GENERAL"
 LEASE = 3.0
@@ -170,3 +171,32 @@ async def test_cancel_and_places_in_line_come_from_the_database(
         await eventually(lambda: uploads(slack) == 1, 20)
         await asyncio.sleep(1)
     assert len(gateway.requests) == 1
+
+
+async def test_socket_mode_with_two_replicas_spreads_envelopes_and_generates_once(
+    gateway: GatewayStandIn, slack: SlackStandIn, tmp_path: Path, postgres_url: str
+) -> None:
+    socket_mode = {"SLACK_APP_TOKEN": APP_TOKEN, "SLACK_SIGNING_SECRET": ""}
+    async with replicas(2, gateway, slack, tmp_path, postgres_url, **socket_mode):
+        await eventually(lambda: slack.open_connections == 2)
+        acks = []
+        for n in range(6):
+            fields = slash_command(
+                f"socket cat {n}",
+                user=f"U{n}",
+                channel=CHANNEL,
+                response_url=slack.response_url(f"s{n}"),
+            )
+            acks.append(await slack.send_envelope("slash_commands", dict(fields)))
+        assert all("Generating" in ack["payload"]["text"] for ack in acks)
+        # One mention, delivered again as Slack's retry: the two copies go to different
+        # connections, so to different replicas.
+        said = slack.add_user_message(CHANNEL, "U0ALICE", f"<@{BOT_USER}> a socket dog")
+        event = envelope(app_mention(said.text, user="U0ALICE", channel=CHANNEL, ts=said.ts))
+        await slack.send_envelope("events_api", event)
+        await slack.send_envelope("events_api", event, retry_attempt=1)
+        await eventually(lambda: uploads(slack) == 7, 30)
+        await asyncio.sleep(1)
+        assert uploads(slack) == 7
+    assert sorted(collections.Counter(slack.envelope_connections).values()) == [4, 4]
+    assert sorted(r.prompt for r in gateway.requests).count("a socket dog") == 1

@@ -89,7 +89,13 @@ class SlackStandIn:
         self._clock = itertools.count(1)
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
-        self._sockets: set[web.WebSocketResponse] = set()
+        # Open Socket Mode connections, oldest first; Slack hands each envelope to one
+        # of them (an app may hold up to 10: one per replica), here in turn.
+        self._sockets: list[web.WebSocketResponse] = []
+        self._next_socket = 0
+        self.connections_opened = 0
+        self.envelope_connections: list[int] = []  # which connection (numbered from 1) got each
+        self._socket_numbers: dict[int, int] = {}  # id(socket) → its number
         self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.socket_connected = asyncio.Event()
         self.refuse_sockets = False  # apps.connections.open fails while set
@@ -552,9 +558,15 @@ class SlackStandIn:
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         socket = web.WebSocketResponse()
         await socket.prepare(request)
-        self._sockets.add(socket)
+        self._sockets.append(socket)
+        self.connections_opened += 1
+        self._socket_numbers[id(socket)] = self.connections_opened
         await socket.send_json(
-            {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0BANANA"}}
+            {
+                "type": "hello",
+                "num_connections": len(self._sockets),
+                "connection_info": {"app_id": "A0BANANA"},
+            }
         )
         self.socket_connected.set()
         try:
@@ -566,10 +578,14 @@ class SlackStandIn:
                 if future is not None and not future.done():
                     future.set_result(ack)
         finally:
-            self._sockets.discard(socket)
+            self._sockets.remove(socket)
             if not self._sockets:
                 self.socket_connected.clear()
         return socket
+
+    @property
+    def open_connections(self) -> int:
+        return len(self._sockets)
 
     async def send_envelope(
         self, kind: str, payload: dict[str, Any], *, retry_attempt: int = 0, limit: float = 5
@@ -587,7 +603,9 @@ class SlackStandIn:
             "retry_attempt": retry_attempt,
             "retry_reason": "timeout" if retry_attempt else "",
         }
-        socket = next(iter(self._sockets))
+        socket = self._sockets[self._next_socket % len(self._sockets)]
+        self._next_socket += 1
+        self.envelope_connections.append(self._socket_numbers[id(socket)])
         await socket.send_json(envelope)
         return await asyncio.wait_for(future, limit)
 
