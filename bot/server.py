@@ -129,14 +129,17 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
             socket = AsyncSocketModeHandler(bolt, settings.slack_app_token, web_client=client)
             handler = socket
 
-            async def health() -> bool:
-                return await handler.client.is_connected()
+            async def health() -> dict[str, bool]:
+                return {
+                    "slack": await handler.client.is_connected(),
+                    "journal": await journal.writable(),
+                }
 
             web_app = build_web_app(None, health, metrics)
         else:
 
-            async def health() -> bool:
-                return runner.accepting
+            async def health() -> dict[str, bool]:
+                return {"serving": runner.accepting, "journal": await journal.writable()}
 
             web_app = build_web_app(bolt, health, metrics)
 

@@ -13,6 +13,9 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
+import aiohttp
+import psycopg
+
 from bot.standins.gateway import GatewayStandIn, RecordedRequest
 from bot.standins.slack import BOT_USER, SlackStandIn
 from bot.standins.slack_sender import app_mention, envelope, slash_command
@@ -200,3 +203,35 @@ async def test_socket_mode_with_two_replicas_spreads_envelopes_and_generates_onc
         assert uploads(slack) == 7
     assert sorted(collections.Counter(slack.envelope_connections).values()) == [4, 4]
     assert sorted(r.prompt for r in gateway.requests).count("a socket dog") == 1
+
+
+async def test_healthz_reports_the_database(
+    gateway: GatewayStandIn, slack: SlackStandIn, tmp_path: Path, postgres_url: str
+) -> None:
+    database = postgres_url.rsplit("/", 1)[1].split("?")[0]
+    async with (
+        replicas(1, gateway, slack, tmp_path, postgres_url) as (bot,),
+        aiohttp.ClientSession() as session,
+        await psycopg.AsyncConnection.connect(
+            postgres_url.rsplit("/", 1)[0] + "/postgres", autocommit=True
+        ) as admin,
+    ):
+
+        async def health() -> tuple[int, dict[str, object]]:
+            async with session.get(f"{bot.url}/healthz") as response:
+                return response.status, await response.json()
+
+        assert await health() == (200, {"ok": True, "serving": True, "journal": True})
+        # The database goes away: no new connections, and the open ones cut.
+        await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+            [database],
+        )
+        assert await health() == (503, {"ok": False, "serving": True, "journal": False})
+        await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
+        for _ in range(50):
+            if (await health())[0] == 200:
+                break
+            await asyncio.sleep(0.2)
+        assert await health() == (200, {"ok": True, "serving": True, "journal": True})

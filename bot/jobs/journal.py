@@ -28,6 +28,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import enum
+import logging
 import os
 import socket
 import time
@@ -45,6 +46,8 @@ from bot.jobs.limits import Limits
 from bot.jobs.progress import JobRequest
 from bot.options import ImageOptions
 from bot.settings import PostgresURL
+
+logger = logging.getLogger(__name__)
 
 # What ``update`` may set: names are put into SQL, so only these pass.
 UPDATABLE_COLUMNS = frozenset(
@@ -161,6 +164,21 @@ class Journal(abc.ABC):
 
     @abc.abstractmethod
     async def close(self) -> None: ...
+
+    async def writable(self, within: float = 3.0) -> bool:
+        """Whether the journal answers, and would take a write, within ``within`` s
+        (for health checks: a replica that cannot journal cannot acknowledge)."""
+        try:
+            async with asyncio.timeout(within):
+                await self._probe()
+        except Exception as exc:  # unreachable, read-only, locked: all mean "not now"
+            logger.warning("the journal is not writable: %s", type(exc).__name__)
+            return False
+        return True
+
+    @abc.abstractmethod
+    async def _probe(self) -> None:
+        """Raise unless the database answers and would take a write."""
 
     @abc.abstractmethod
     async def remember(self, keys: Iterable[str]) -> bool:

@@ -24,7 +24,8 @@ from bot.settings import Settings
 logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
-HealthCheck = Callable[[], Awaitable[bool]]
+# Each check by name (say "slack", "journal"): healthy when every one passes.
+HealthCheck = Callable[[], Awaitable[dict[str, bool]]]
 
 
 def _not_the_token_warning(record: logging.LogRecord) -> bool:
@@ -83,8 +84,9 @@ def build_web_app(
     app = web.Application(client_max_size=1024**2)
 
     async def healthz(_: web.Request) -> web.Response:
-        ok = await health()
-        return web.json_response({"ok": ok}, status=200 if ok else 503)
+        checks = await health()
+        ok = all(checks.values())
+        return web.json_response({"ok": ok, **checks}, status=200 if ok else 503)
 
     app.router.add_get("/healthz", healthz)
     if metrics is not None:

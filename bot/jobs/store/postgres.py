@@ -232,6 +232,11 @@ class PostgresJournal(Journal):
     async def wait_for_released(self, within: float) -> None:
         await self._listener.wait(self._listener.changed(JOBS_CHANNEL), within)
 
+    async def _probe(self) -> None:
+        # A write that matches no row: refused on a standby or a read-only database.
+        async with self._pool.connection() as conn:
+            await conn.execute("UPDATE gateway_pacer SET last_start = last_start WHERE false")
+
     async def remember(self, keys: Iterable[str]) -> bool:
         present = distinct_keys(keys)
         if not present:

@@ -93,6 +93,13 @@ class SqliteJournal(Journal):
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
 
+    async def _probe(self) -> None:
+        await self._run(self._take_write_lock)
+
+    def _take_write_lock(self) -> None:
+        with self._db:  # BEGIN IMMEDIATE takes the write lock: the file is writable
+            self._db.execute("BEGIN IMMEDIATE")
+
     async def remember(self, keys: Iterable[str]) -> bool:
         return await self._run(self._remember_now, distinct_keys(keys))
 
