@@ -139,7 +139,9 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
         else:
 
             async def health() -> dict[str, bool]:
-                return {"serving": runner.accepting, "journal": await journal.writable()}
+                # Stopping: out of the load balancer's rotation (requests that still
+                # come are journaled for the other replicas).
+                return {"serving": not stop.is_set(), "journal": await journal.writable()}
 
             web_app = build_web_app(bolt, health, metrics)
 
@@ -161,7 +163,6 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
         await stop.wait()
 
         logger.info("shutting down: finishing %d running job(s)", runner.active)
-        runner.accepting = False
         if socket is not None:
             await socket.close_async()  # type: ignore[no-untyped-call]
         await runner.close(settings.shutdown_grace)

@@ -235,3 +235,117 @@ async def test_healthz_reports_the_database(
                 break
             await asyncio.sleep(0.2)
         assert await health() == (200, {"ok": True, "serving": True, "journal": True})
+
+
+async def test_rolling_restart_under_load_acknowledges_everything_and_doubles_nothing(
+    gateway: GatewayStandIn, slack: SlackStandIn, tmp_path: Path, postgres_url: str
+) -> None:
+    gateway.latency = 1.0
+    settings = {
+        "BANANA_DB": postgres_url,
+        "BANANA_LEASE_SECONDS": str(LEASE),
+        "BANANA_MAX_QUEUED_PER_USER": "20",
+        "BANANA_CONCURRENCY": "2",
+    }
+    answers: dict[str, str] = {}
+    async with AsyncExitStack() as stack:
+
+        async def start() -> RunningBot:
+            return await stack.enter_async_context(
+                running_bot(gateway, slack, tmp_path, **settings)
+            )
+
+        rotation = list(await asyncio.gather(start(), start()))
+        turn = itertools.count()
+
+        async def send(n: int) -> None:
+            """A load balancer: the replicas in rotation in turn; a refused connection
+            (a replica that just stopped) is tried on the next."""
+            await asyncio.sleep(n * 0.25)
+            prompt = f"rolling cat {n}"
+            fields = slash_command(
+                prompt, user=f"U{n % 5}", channel=CHANNEL, response_url=slack.response_url(prompt)
+            )
+            for _ in range(20):
+                bot = rotation[next(turn) % len(rotation)]
+                try:
+                    answer = await bot.sender.command(fields)
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.05)
+                    continue
+                assert answer.status == 200, prompt
+                answers[prompt] = answer.json()["text"]
+                return
+            raise AssertionError(f"{prompt}: no replica answered")
+
+        async def roll() -> None:
+            """Each replica in turn: a new one joins, then the old one gets SIGTERM and
+            leaves the rotation once it has exited (requests reach it while it drains)."""
+            for _ in range(2):
+                await asyncio.sleep(1.5)
+                rotation.append(await start())
+                old = rotation[0]
+                assert await old.stop(signal.SIGTERM) == 0
+                rotation.remove(old)
+
+        await asyncio.gather(roll(), *(send(n) for n in range(30)))
+        await eventually(lambda: uploads(slack) == 30, 60)
+        await asyncio.sleep(1.5)
+    assert len(answers) == 30
+    assert not [text for text in answers.values() if "restarting" in text], answers
+    assert uploads(slack) == 30
+    made = collections.Counter(r.prompt for r in gateway.requests)
+    assert sorted(made) == sorted(answers)
+    assert set(made.values()) == {1}, made  # nothing generated twice
+
+
+async def test_one_slack_retry_reaching_both_replicas_makes_one_image(
+    gateway: GatewayStandIn, slack: SlackStandIn, tmp_path: Path, postgres_url: str
+) -> None:
+    async with replicas(2, gateway, slack, tmp_path, postgres_url) as (first, second):
+        # The same event (one event_id), delivered to both at once, as a retry does.
+        said = slack.add_user_message(CHANNEL, "U0ALICE", f"<@{BOT_USER}> one retried fox")
+        event = envelope(app_mention(said.text, user="U0ALICE", channel=CHANNEL, ts=said.ts))
+        sent = await asyncio.gather(
+            first.sender.event(event), second.sender.event(event, retry_num=1)
+        )
+        # One message under two event ids (Slack's message and app_mention events).
+        said = slack.add_user_message(CHANNEL, "U0BOB", f"<@{BOT_USER}> one twice-told owl")
+        mention = app_mention(said.text, user="U0BOB", channel=CHANNEL, ts=said.ts)
+        sent += await asyncio.gather(
+            first.sender.event(envelope(mention)), second.sender.event(envelope(mention))
+        )
+        assert [answer.status for answer in sent] == [200] * 4
+        await eventually(lambda: uploads(slack) == 2, 20)
+        await asyncio.sleep(2)
+    assert uploads(slack) == 2
+    assert sorted(r.prompt for r in gateway.requests) == ["one retried fox", "one twice-told owl"]
+
+
+async def test_the_quota_holds_when_one_user_asks_both_replicas_at_once(
+    gateway: GatewayStandIn, slack: SlackStandIn, tmp_path: Path, postgres_url: str
+) -> None:
+    async with replicas(2, gateway, slack, tmp_path, postgres_url, BANANA_DAILY_QUOTA="3") as (
+        first,
+        second,
+    ):
+        texts = []
+        for round_ in range(3):
+            fields = [
+                slash_command(
+                    f"greedy cat {round_}.{n}",
+                    user="U0GREEDY",
+                    channel=CHANNEL,
+                    response_url=slack.response_url(f"q{round_}.{n}"),
+                )
+                for n in range(4)
+            ]
+            answers = await asyncio.gather(
+                *((first, second)[n % 2].sender.command(f) for n, f in enumerate(fields))
+            )
+            texts += [answer.json()["text"] for answer in answers]
+        await eventually(lambda: uploads(slack) == 3, 20)
+        await asyncio.sleep(1)
+    assert sum("Generating" in text for text in texts) == 3, texts
+    assert len(gateway.requests) == 3
+    assert uploads(slack) == 3

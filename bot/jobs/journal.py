@@ -132,6 +132,8 @@ class Journal(abc.ABC):
     """The store interface. ``Journal.open`` picks the implementation."""
 
     # The reads, in each store's SQL (its placeholders, its insertion-order tie-breaker).
+    # Whether other processes share this journal (and so can run what this one admits).
+    SHARED: ClassVar[bool] = False
     JOB_BY_ID: ClassVar[str]
     HISTORY: ClassVar[str]  # (user, limit)
     THREAD_VERSIONS: ClassVar[str]  # (channel, thread_ts)

@@ -88,10 +88,16 @@ class JobRunner:
         self._workers: set[asyncio.Task[None]] = set()
         self._keeper: asyncio.Task[None] | None = None
         self._in_flight = 0  # units being generated right now
-        self.accepting = True
+        self._closing = False
         self._metrics.watch_queue(
             lambda: len(self._queue), lambda: self._in_flight, self._oldest_waiting_since
         )
+
+    @property
+    def accepting(self) -> bool:
+        """Whether new jobs may be admitted: until shutdown; on a journal that other
+        processes share, even then (they are handed over to those)."""
+        return self._journal.SHARED or not self._closing
 
     @property
     def active(self) -> int:
@@ -105,8 +111,10 @@ class JobRunner:
         self._keeper = asyncio.create_task(self._keep_leases(), name="lease-keeper")
 
     def submit(self, job: Job, ref: StatusRef | None = None) -> None:
-        """Run ``job`` in the background (already admitted to the journal)."""
-        task = asyncio.create_task(self._run(job, ref), name=f"job-{job.id}")
+        """Run ``job`` in the background (already admitted to the journal); while
+        shutting down, hand it over to the processes sharing the journal instead."""
+        work = self._hand_over(job) if self._closing else self._run(job, ref)
+        task = asyncio.create_task(work, name=f"job-{job.id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -158,6 +166,10 @@ class JobRunner:
                 resumed += 1
         return resumed
 
+    async def _hand_over(self, job: Job) -> None:
+        await self._journal.release(job.id)
+        log_event(job, "handed_over")
+
     async def _report(self, job: Job, ref: StatusRef | None, outcome: Interrupted) -> None:
         await self._journal.update(job.id, "interrupted", error="interrupted by a restart")
         log_event(job, "interrupted")
@@ -179,7 +191,7 @@ class JobRunner:
     async def close(self, grace: float) -> None:
         """Stop taking work; running units get ``grace`` seconds; waiting jobs, and at
         the end every lease, go back to the journal for another process."""
-        self.accepting = False
+        self._closing = True
         if self._keeper is not None:
             self._keeper.cancel()
             await asyncio.gather(self._keeper, return_exceptions=True)

@@ -147,6 +147,8 @@ async def transaction(pool: Pool) -> AsyncIterator[Transaction]:
 class PostgresJournal(Journal):
     """Each operation borrows a pooled connection for one short transaction."""
 
+    SHARED = True
+
     JOB_BY_ID = "SELECT * FROM jobs WHERE id = %s"
     HISTORY = (
         "SELECT * FROM jobs WHERE user_id = %s AND state = 'delivered' AND NOT deleted"
