@@ -115,3 +115,14 @@ def test_the_image_is_built_from_pinned_inputs_only() -> None:
     # The project goes on top without resolving or downloading anything more.
     assert re.search(r"^RUN pip install --no-deps --no-build-isolation \.", text, re.M)
     assert "requirements.lock" not in (ROOT / ".dockerignore").read_text().split()
+
+
+def test_compose_runs_postgres_and_two_socket_mode_replicas_on_it() -> None:
+    compose: dict[str, Any] = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    db, bot = compose["services"]["db"], compose["services"]["bot"]
+    assert db["image"].startswith("postgres:")
+    assert bot["deploy"]["replicas"] == 2
+    assert bot["environment"]["BANANA_DB"].startswith("postgresql://banana:")
+    assert bot["environment"]["SLACK_SIGNING_SECRET"] == ""  # Socket Mode
+    assert bot["depends_on"]["db"]["condition"] == "service_healthy"
+    assert "Running more than one replica" in (ROOT / "README.md").read_text()

@@ -99,13 +99,13 @@ class SharedFairQueue(Generic[T]):
     async def put(self, unit: Unit[T]) -> None:
         if self._closed:
             raise QueueClosed()
-        async with self._pool.connection() as conn:
+        async with self._pool.connection() as conn, conn.pipeline():
             cursor = await conn.execute(
                 PUT,
                 {"job": unit.job_id, "user": unit.user, "owner": self._owner, "lease": self._lease},
             )
-            rows = await cursor.fetchall()
             await conn.execute(NOTIFY)
+            rows = await cursor.fetchall()
         if not rows:  # cancelled from another replica before its first unit was queued
             fail([unit], CancelledUnit)
             return
