@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.jobs import Job, Journal, Limits
-from bot.jobs.journal import LeaseLost
+from bot.jobs.leases import LeaseLost
 from bot.options import ImageOptions
 from bot.settings import PostgresURL
 

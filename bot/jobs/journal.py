@@ -15,39 +15,25 @@ Guarantees (see README): generation is at-least-once per job (a crash while
 generating regenerates on restart), delivery is at-most-once (a job caught
 mid-upload is never uploaded again; its requester is told instead).
 
-Leases: the process running a job holds a lease on it (``leased_by`` names the
-process, ``lease_until`` is when it lapses, by the database's clock). It takes
-the lease when it admits or takes over the job, renews all its leases in one
-write every few seconds, and lets them go when it stops. A job whose lease
-lapsed (its process died) is taken over by another; a process that lost a
-job's lease stops before uploading, so a job is never shared twice.
+Leases, and what processes sharing a journal share: ``bot/jobs/leases.py``.
 """
 
 from __future__ import annotations
 
 import abc
-import asyncio
 import enum
-import logging
-import os
-import socket
 import time
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from bot.generation.model import estimated_cost
-from bot.generation.pacing import CallPacer
-from bot.jobs.fair_queue import UnitQueue
 from bot.jobs.job import ACTIVE_STATES, Job, State
+from bot.jobs.leases import DEFAULT_LEASE_SECONDS, LeaseHolder
 from bot.jobs.limits import Limits
-from bot.jobs.progress import JobRequest
 from bot.options import ImageOptions
 from bot.settings import PostgresURL
-
-logger = logging.getLogger(__name__)
 
 # What ``update`` may set: names are put into SQL, so only these pass.
 UPDATABLE_COLUMNS = frozenset(
@@ -72,17 +58,13 @@ UPDATABLE_COLUMNS = frozenset(
         "lease_until",
     }
 )
-DEFAULT_LEASE_SECONDS = 30.0
+
 ACTIVE_SQL = "(" + ", ".join(f"'{s}'" for s in ACTIVE_STATES) + ")"
 
 
 class StoreError(Exception):
     """The journal's database cannot be used; the message names ``BANANA_DB``, says
     why and what to do, and carries no password."""
-
-
-class LeaseLost(Exception):
-    """Another process took the job over (this one's lease lapsed): leave it to that one."""
 
 
 class Admission(enum.Enum):
@@ -128,21 +110,14 @@ class Row(Protocol):
     def __getitem__(self, key: str, /) -> Any: ...
 
 
-class Journal(abc.ABC):
+class Journal(LeaseHolder):
     """The store interface. ``Journal.open`` picks the implementation."""
 
     # The reads, in each store's SQL (its placeholders, its insertion-order tie-breaker).
-    # Whether other processes share this journal (and so can run what this one admits).
-    SHARED: ClassVar[bool] = False
     JOB_BY_ID: ClassVar[str]
     HISTORY: ClassVar[str]  # (user, limit)
     THREAD_VERSIONS: ClassVar[str]  # (channel, thread_ts)
     UNFINISHED: ClassVar[str]
-
-    def __init__(self, lease_seconds: float) -> None:
-        self.lease_seconds = lease_seconds
-        # Names this process in ``leased_by``: unique even for pids reused on one host.
-        self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     @classmethod
     async def open(
@@ -166,21 +141,6 @@ class Journal(abc.ABC):
 
     @abc.abstractmethod
     async def close(self) -> None: ...
-
-    async def writable(self, within: float = 3.0) -> bool:
-        """Whether the journal answers, and would take a write, within ``within`` s
-        (for health checks: a replica that cannot journal cannot acknowledge)."""
-        try:
-            async with asyncio.timeout(within):
-                await self._probe()
-        except Exception as exc:  # unreachable, read-only, locked: all mean "not now"
-            logger.warning("the journal is not writable: %s", type(exc).__name__)
-            return False
-        return True
-
-    @abc.abstractmethod
-    async def _probe(self) -> None:
-        """Raise unless the database answers and would take a write."""
 
     @abc.abstractmethod
     async def remember(self, keys: Iterable[str]) -> bool:
@@ -218,33 +178,6 @@ class Journal(abc.ABC):
     async def release(self, job_id: str) -> None:
         """Put a job this process will not finish back in the queue, for any process."""
         await self.update(job_id, "queued", leased_by=None, lease_until=None)
-
-    @abc.abstractmethod
-    async def renew_leases(self) -> None:
-        """Extend every lease this process holds, in one write."""
-
-    @abc.abstractmethod
-    async def release_leases(self) -> None:
-        """Let go of every lease this process holds (it is stopping): others take over."""
-
-    def shared_pacer(self, concurrency: int, min_interval: float) -> CallPacer | None:
-        """A pacer every process on this journal shares, if the store has one (else
-        each process paces itself: SQLite serves one process)."""
-        return None
-
-    def shared_queue(self, concurrency: int) -> UnitQueue[JobRequest] | None:
-        """The line of units every process on this journal shares, taking at most
-        ``concurrency`` at once between them, if the store has one."""
-        return None
-
-    async def wait_for_released(self, within: float) -> None:
-        """Until jobs may have been let go by a process (or ``within`` seconds)."""
-        await asyncio.sleep(within)
-
-    @abc.abstractmethod
-    async def take_over(self) -> list[Entry]:
-        """Lease the unfinished jobs nobody holds (a process died, or let them go),
-        oldest first. Two processes asking at once never get the same job."""
 
     async def finish_delivered(
         self,

@@ -8,9 +8,9 @@ held by the runner, every failure reaches the requester, and on shutdown
 running work gets a grace period while waiting work goes back to the journal
 for another process (or the next start).
 
-Every job this process runs is leased to it in the journal; a keeper task
-renews the leases and, as often, takes over jobs whose lease lapsed (their
-process died) or that were let go (their process stopped).
+Every job this process runs is leased to it in the journal; see
+:mod:`bot.jobs.takeover` for the keeping of leases and the taking over of
+other processes' work.
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ import time
 from bot.generation import GenerationClient, GenerationError
 from bot.jobs.fair_queue import FairQueue, QueueClosed, Unit, UnitQueue, fail
 from bot.jobs.job import Job, StatusRef
-from bot.jobs.journal import Entry, Journal, LeaseLost
+from bot.jobs.journal import Journal
+from bot.jobs.leases import LeaseLost
 from bot.jobs.outcomes import (
     Cancelled,
     Delivered,
     Failed,
     InputUnreadable,
-    Interrupted,
     Outcome,
     Paused,
     Unexpected,
@@ -36,16 +36,11 @@ from bot.jobs.outcomes import (
 from bot.jobs.pipeline import JobPipeline
 from bot.jobs.progress import CancelledUnit, JobRequest, Progress, ShuttingDown, log_event
 from bot.jobs.publisher import Publisher, PublishError, StatusView
+from bot.jobs.takeover import Takeover
 from bot.logs import redact_query_keys
 from bot.metrics import Metrics
 
 logger = logging.getLogger(__name__)
-
-
-def _status_ref(entry: Entry) -> StatusRef | None:
-    if not entry.status_channel or not entry.status_ts:
-        return None
-    return StatusRef(entry.status_channel, entry.status_ts, entry.result_thread)
 
 
 def _describe(error: Exception) -> str:
@@ -72,7 +67,6 @@ class JobRunner:
         self._publisher = publisher
         self._journal = journal
         self._worker_count = workers
-        self._resume_within = resume_within
         # This process's round-robin line, or the one replicas share (the journal's).
         self._queue: UnitQueue[JobRequest] = queue if queue is not None else FairQueue()
         self._pipeline = JobPipeline(
@@ -84,6 +78,9 @@ class JobRunner:
             metrics=self._metrics,
         )
         self._jobs: dict[str, tuple[Job, list[Unit[JobRequest]], Progress]] = {}
+        self._takeover = Takeover(
+            journal, publisher, self._queue, self.submit, resume_within=resume_within
+        )
         self._tasks: set[asyncio.Task[None]] = set()
         self._workers: set[asyncio.Task[None]] = set()
         self._keeper: asyncio.Task[None] | None = None
@@ -108,7 +105,7 @@ class JobRunner:
         for number in range(self._worker_count):
             task = asyncio.create_task(self._work(), name=f"worker-{number}")
             self._workers.add(task)
-        self._keeper = asyncio.create_task(self._keep_leases(), name="lease-keeper")
+        self._keeper = asyncio.create_task(self._takeover.keep_leases(), name="lease-keeper")
 
     def submit(self, job: Job, ref: StatusRef | None = None) -> None:
         """Run ``job`` in the background (already admitted to the journal); while
@@ -131,52 +128,15 @@ class JobRunner:
             return None
 
     # ---- recovery, cancel, shutdown ------------------------------------------------------
-    async def _keep_leases(self) -> None:
-        """Renew this process's leases, and take over lapsed or released jobs, a few
-        times per lease: a dead process's work resumes here within about a lease."""
-        while True:
-            await self._journal.wait_for_released(within=self._journal.lease_seconds / 3)
-            try:
-                await self._journal.renew_leases()
-                await self._queue.forget_cancelled(CancelledUnit)
-                resumed = await self.recover()
-            except Exception:  # the database is away: try again next round
-                logger.exception("could not renew or take over job leases")
-            else:
-                if resumed:
-                    logger.info("took over %d job(s) from a stopped or dead process", resumed)
-
     async def recover(self) -> int:
         """Take over the unfinished jobs no process holds (a previous or dead process
         left them): resume them; report those caught mid-upload or too old. Returns
         how many resumed."""
-        resumed = 0
-        for entry in await self._journal.take_over():
-            job, ref = entry.job, _status_ref(entry)
-            age = time.time() - job.created_at
-            if entry.state == "uploading":
-                # It may have reached Slack before the crash: never upload twice.
-                await self._report(job, ref, Interrupted(age, during_upload=True))
-            elif age > self._resume_within:
-                await self._report(job, ref, Interrupted(age))
-            else:
-                await self._journal.update(job.id, "queued")
-                log_event(job, "resumed", age=f"{age:.0f}s")
-                self.submit(job, ref)
-                resumed += 1
-        return resumed
+        return await self._takeover.recover()
 
     async def _hand_over(self, job: Job) -> None:
         await self._journal.release(job.id)
         log_event(job, "handed_over")
-
-    async def _report(self, job: Job, ref: StatusRef | None, outcome: Interrupted) -> None:
-        await self._journal.update(job.id, "interrupted", error="interrupted by a restart")
-        log_event(job, "interrupted")
-        try:
-            await self._publisher.finish(job, ref, outcome)
-        except PublishError:
-            logger.exception("job=%s could not report the interruption", job.id)
 
     async def cancel_queued(self, user: str) -> int:
         """Cancel the user's jobs that have not started, on whatever process they wait;

@@ -15,10 +15,7 @@ one round trip per point where Python must read a result before going on:
 an admission two (lock, key claim and counts; then the insert and COMMIT), a
 version claim one.
 
-Leases are timed by the server's clock (``DB_NOW``): a replica whose clock is
-off by minutes neither steals live work nor keeps dead work. A takeover locks
-the rows it takes with ``FOR UPDATE SKIP LOCKED``, so replicas looking at once
-split the work instead of waiting on each other or both taking a job.
+Leases, the shared queue and pacer: ``postgres_sharing.py``.
 """
 
 from __future__ import annotations
@@ -44,7 +41,6 @@ from bot.jobs.journal import (
     Decision,
     Entry,
     Journal,
-    LeaseLost,
     StoreError,
     Usage,
     admitted_values,
@@ -52,12 +48,12 @@ from bot.jobs.journal import (
     entry_from_row,
     judge,
 )
+from bot.jobs.leases import LeaseLost
 from bot.jobs.limits import Limits, day_start, month_start
-from bot.jobs.progress import JobRequest
 from bot.jobs.store import postgres_schema
 from bot.jobs.store.postgres_listen import GATEWAY_CHANNEL, JOBS_CHANNEL, Listener
-from bot.jobs.store.postgres_pacer import DB_NOW, SharedPacer
-from bot.jobs.store.postgres_queue import SharedFairQueue
+from bot.jobs.store.postgres_pacer import DB_NOW
+from bot.jobs.store.postgres_sharing import PostgresSharing
 from bot.settings import PostgresURL
 
 # The runner's workers and the listeners each hold a connection only for one
@@ -76,24 +72,6 @@ COUNT_USER = (
     "  + COALESCE(sum(images) FILTER (WHERE state = 'delivered'), 0) AS used"
     " FROM jobs WHERE user_id = %(user)s"
     f" AND (state IN {ACTIVE_SQL} OR (state = 'delivered' AND finished_at >= %(today)s))"
-)
-RENEW = (
-    f"UPDATE jobs SET lease_until = {DB_NOW} + %(lease)s"
-    f" WHERE leased_by = %(owner)s AND state IN {ACTIVE_SQL}"
-)
-RENEW_CALLS = (
-    f"UPDATE gateway_calls SET lease_until = {DB_NOW} + %(lease)s WHERE replica = %(owner)s"
-)
-RENEW_UNITS = (
-    f"UPDATE queued_units SET lease_until = {DB_NOW} + %(lease)s WHERE replica = %(owner)s"
-)
-TAKE_OVER = (
-    f"UPDATE jobs SET leased_by = %(owner)s, lease_until = {DB_NOW} + %(lease)s"
-    " WHERE id IN (SELECT id FROM jobs"
-    f"  WHERE state IN {ACTIVE_SQL} AND leased_by IS DISTINCT FROM %(owner)s"
-    f"  AND (leased_by IS NULL OR lease_until IS NULL OR lease_until < {DB_NOW})"
-    "  FOR UPDATE SKIP LOCKED)"
-    " RETURNING *"
 )
 START_UPLOAD = (
     "UPDATE jobs SET state = 'uploading', logids = %(logids)s, updated_at = %(now)s,"
@@ -144,7 +122,7 @@ async def transaction(pool: Pool) -> AsyncIterator[Transaction]:
             raise
 
 
-class PostgresJournal(Journal):
+class PostgresJournal(PostgresSharing, Journal):
     """Each operation borrows a pooled connection for one short transaction."""
 
     SHARED = True
@@ -212,33 +190,6 @@ class PostgresJournal(Journal):
         await self._listener.close()
         await self._pool.close()
 
-    def shared_pacer(self, concurrency: int, min_interval: float) -> SharedPacer:
-        return SharedPacer(
-            self._pool,
-            self._listener,
-            owner=self.owner,
-            lease_seconds=self.lease_seconds,
-            concurrency=concurrency,
-            min_interval=min_interval,
-        )
-
-    def shared_queue(self, concurrency: int) -> SharedFairQueue[JobRequest]:
-        return SharedFairQueue(
-            self._pool,
-            self._listener,
-            owner=self.owner,
-            lease_seconds=self.lease_seconds,
-            concurrency=concurrency,
-        )
-
-    async def wait_for_released(self, within: float) -> None:
-        await self._listener.wait(self._listener.changed(JOBS_CHANNEL), within)
-
-    async def _probe(self) -> None:
-        # A write that matches no row: refused on a standby or a read-only database.
-        async with self._pool.connection() as conn:
-            await conn.execute("UPDATE gateway_pacer SET last_start = last_start WHERE false")
-
     async def remember(self, keys: Iterable[str]) -> bool:
         present = distinct_keys(keys)
         if not present:
@@ -285,39 +236,9 @@ class PostgresJournal(Journal):
                 {**fields, "_id": job_id, "_owner": self.owner},
             )
 
-    async def renew_leases(self) -> None:
-        held = {"owner": self.owner, "lease": self.lease_seconds}
-        async with self._pool.connection() as conn, conn.pipeline():
-            await conn.execute(RENEW, held)
-            await conn.execute(RENEW_CALLS, held)
-            await conn.execute(RENEW_UNITS, held)
-
     async def release(self, job_id: str) -> None:
         await super().release(job_id)
         await self._notify_released()
-
-    async def release_leases(self) -> None:
-        async with self._pool.connection() as conn, conn.pipeline():
-            await conn.execute(
-                "UPDATE jobs SET leased_by = NULL, lease_until = NULL WHERE leased_by = %s",
-                [self.owner],
-            )
-            await conn.execute("DELETE FROM gateway_calls WHERE replica = %s", [self.owner])
-            await conn.execute("DELETE FROM queued_units WHERE replica = %s", [self.owner])
-        await self._notify_released()
-
-    async def _notify_released(self) -> None:
-        async with self._pool.connection() as conn:
-            await conn.execute(f"NOTIFY {JOBS_CHANNEL}")
-
-    async def take_over(self) -> list[Entry]:
-        async with self._pool.connection() as conn:
-            cursor = await conn.execute(
-                TAKE_OVER, {"owner": self.owner, "lease": self.lease_seconds}
-            )
-            rows = await cursor.fetchall()
-        rows.sort(key=lambda row: (row["created_at"], row["seq"]))
-        return [entry_from_row(row) for row in rows]
 
     async def start_upload(
         self, job_id: str, channel: str, thread_ts: str | None, logids: list[str]

@@ -32,7 +32,6 @@ from bot.jobs.journal import (
     Decision,
     Entry,
     Journal,
-    LeaseLost,
     StoreError,
     Usage,
     admitted_values,
@@ -40,6 +39,7 @@ from bot.jobs.journal import (
     entry_from_row,
     judge,
 )
+from bot.jobs.leases import LeaseLost
 from bot.jobs.limits import Limits, day_start, month_start
 from bot.jobs.store import sqlite_schema
 
