@@ -20,17 +20,14 @@ Leases, the shared queue and pacer: ``postgres_sharing.py``.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import time
-from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
 import psycopg
 from psycopg import AsyncConnection
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
@@ -54,6 +51,7 @@ from bot.jobs.store import postgres_schema
 from bot.jobs.store.postgres_listen import GATEWAY_CHANNEL, JOBS_CHANNEL, Listener
 from bot.jobs.store.postgres_pacer import DB_NOW
 from bot.jobs.store.postgres_sharing import PostgresSharing
+from bot.jobs.store.postgres_tx import Pool, transaction
 from bot.settings import PostgresURL
 
 # The runner's workers and the listeners each hold a connection only for one
@@ -91,35 +89,6 @@ USAGE = (
     " FROM jobs WHERE user_id = %(user)s"
     f" AND (state IN {ACTIVE_SQL} OR (state = 'delivered' AND finished_at >= %(month)s))"
 )
-
-Pool = AsyncConnectionPool[AsyncConnection[DictRow]]
-
-
-@dataclass
-class Transaction:
-    conn: AsyncConnection[DictRow]
-    commit: bool = True  # False: roll back at the end instead (nothing it wrote stays)
-
-
-@contextlib.asynccontextmanager
-async def transaction(pool: Pool) -> AsyncIterator[Transaction]:
-    """One transaction on a pooled connection, BEGIN and COMMIT in its pipeline.
-
-    psycopg's own ``transaction()`` waits for BEGIN and for COMMIT, two round
-    trips more; here the server learns of both with the statements around them.
-    """
-    async with pool.connection() as conn:
-        try:
-            async with conn.pipeline():
-                await conn.execute("BEGIN")
-                tx = Transaction(conn)
-                yield tx
-                await conn.execute("COMMIT" if tx.commit else "ROLLBACK")
-        except BaseException:
-            if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
-                with contextlib.suppress(psycopg.Error):
-                    await conn.rollback()
-            raise
 
 
 class PostgresJournal(PostgresSharing, Journal):

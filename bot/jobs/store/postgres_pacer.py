@@ -31,9 +31,9 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import DictRow
-from psycopg_pool import AsyncConnectionPool
 
 from bot.jobs.store.postgres_listen import GATEWAY_CHANNEL, Listener
+from bot.jobs.store.postgres_tx import Pool, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,6 @@ START = (
 )
 NOTIFY = f"NOTIFY {GATEWAY_CHANNEL}"
 FINISH = "DELETE FROM gateway_calls WHERE id = %(id)s"
-Pool = AsyncConnectionPool[AsyncConnection[DictRow]]
 Cursor = AsyncCursor[DictRow]
 
 
@@ -106,24 +105,20 @@ class SharedPacer:
 
     async def _ask(self, requester: str) -> tuple[int, Verdict]:
         """Line up a call for ``requester``, and start it if the pacer allows now."""
-        async with self._pool.connection() as conn, conn.pipeline():
-            await conn.execute("BEGIN")
-            asked = await conn.execute(
+        async with transaction(self._pool) as tx:
+            asked = await tx.conn.execute(
                 ASK, {"owner": self._owner, "user": requester, "lease": self._lease}
             )
-            looked = await self._look(conn)
+            looked = await self._look(tx.conn)
             row = await asked.fetchone()
             assert row is not None  # INSERT … RETURNING returns its row
             call_id = int(row["id"])
-            verdict = await self._decide(conn, call_id, *looked)
-            await conn.execute("COMMIT")
+            verdict = await self._decide(tx.conn, call_id, *looked)
         return call_id, verdict
 
     async def _try(self, call_id: int) -> Verdict:
-        async with self._pool.connection() as conn, conn.pipeline():
-            await conn.execute("BEGIN")
-            verdict = await self._decide(conn, call_id, *await self._look(conn))
-            await conn.execute("COMMIT")
+        async with transaction(self._pool) as tx:
+            verdict = await self._decide(tx.conn, call_id, *await self._look(tx.conn))
         return verdict
 
     @staticmethod

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Callable, Collection, Iterable
 from typing import Generic, TypeVar
 
+import psycopg
 from psycopg.rows import DictRow
 
 from bot.jobs.fair_queue import QueueClosed, Unit, fail, round_robin
@@ -31,10 +33,11 @@ from bot.jobs.store.postgres_pacer import (
     LOCK_PACER,
     NOTIFY,
     POLL_SECONDS,
-    Pool,
 )
+from bot.jobs.store.postgres_tx import Pool, transaction
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 # A unit joins the line only while its job may still run (not cancelled meanwhile).
 PUT = (
@@ -124,29 +127,31 @@ class SharedFairQueue(Generic[T]):
             woken, put = self._listener.changed(GATEWAY_CHANNEL), self._put_here
             put.clear()
             if self._units:
-                taken = await self._take()
+                try:
+                    taken = await self._take()
+                except psycopg.Error as exc:  # the database is away: look again soon
+                    logger.warning("could not take a unit from the shared queue: %s", exc)
+                    taken = None
                 if taken is not None and taken in self._units:
                     return self._units.pop(taken)
             await _first_of(woken, put, within=POLL_SECONDS)
 
     async def _take(self) -> int | None:
-        async with self._pool.connection() as conn, conn.pipeline():
-            await conn.execute("BEGIN")
-            await conn.execute(LOCK_PACER)
-            await conn.execute(FORGET_LAPSED)
-            await conn.execute(FORGET_LAPSED_UNITS)
-            cursor = await conn.execute(NEXT)
+        async with transaction(self._pool) as tx:
+            await tx.conn.execute(LOCK_PACER)
+            await tx.conn.execute(FORGET_LAPSED)
+            await tx.conn.execute(FORGET_LAPSED_UNITS)
+            cursor = await tx.conn.execute(NEXT)
             row = await cursor.fetchone()
             assert row is not None  # an aggregate's one row
-            taken: int | None = None
-            if row["replica"] == self._owner and row["busy"] < self._concurrency:
-                taken = int(row["id"])
-                for statement in TAKE:
-                    await conn.execute(
-                        statement, {"id": taken, "user": row["user_id"], "job": row["job_id"]}
-                    )
-                await conn.execute(NOTIFY)
-            await conn.execute("COMMIT")
+            if row["replica"] != self._owner or row["busy"] >= self._concurrency:
+                return None
+            taken = int(row["id"])
+            for statement in TAKE:
+                await tx.conn.execute(
+                    statement, {"id": taken, "user": row["user_id"], "job": row["job_id"]}
+                )
+            await tx.conn.execute(NOTIFY)
         return taken
 
     async def ahead(self, job_id: str, in_flight_here: int) -> int | None:
@@ -168,13 +173,11 @@ class SharedFairQueue(Generic[T]):
     ) -> int:
         """Cancel the user's queued jobs on every replica, atomically with the takes:
         a job either started or is cancelled. Their owners hear it at once."""
-        async with self._pool.connection() as conn, conn.pipeline():
-            await conn.execute("BEGIN")
-            await conn.execute(LOCK_PACER)
-            cancelled = await conn.execute(CANCEL, {"user": user, "now": time.time()})
-            await conn.execute(CANCELLED)
-            await conn.execute("COMMIT")
-            jobs = {row["id"] for row in await cancelled.fetchall()}
+        async with transaction(self._pool) as tx:
+            await tx.conn.execute(LOCK_PACER)
+            cancelled = await tx.conn.execute(CANCEL, {"user": user, "now": time.time()})
+            await tx.conn.execute(CANCELLED)
+        jobs = {row["id"] for row in await cancelled.fetchall()}
         await self._fail_jobs(jobs, error)
         return len(jobs)
 

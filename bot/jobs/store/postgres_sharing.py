@@ -11,15 +11,12 @@ the same round trip, let go together.
 
 from __future__ import annotations
 
-from psycopg import AsyncConnection
-from psycopg.rows import DictRow
-from psycopg_pool import AsyncConnectionPool
-
 from bot.jobs.journal import ACTIVE_SQL, Entry, entry_from_row
 from bot.jobs.progress import JobRequest
 from bot.jobs.store.postgres_listen import JOBS_CHANNEL, Listener
 from bot.jobs.store.postgres_pacer import DB_NOW, SharedPacer
 from bot.jobs.store.postgres_queue import SharedFairQueue
+from bot.jobs.store.postgres_tx import Pool
 
 RENEW = (
     f"UPDATE jobs SET lease_until = {DB_NOW} + %(lease)s"
@@ -44,7 +41,7 @@ TAKE_OVER = (
 class PostgresSharing:
     """Mixed into :class:`~bot.jobs.store.postgres.PostgresJournal`."""
 
-    _pool: AsyncConnectionPool[AsyncConnection[DictRow]]
+    _pool: Pool
     _listener: Listener
     owner: str
     lease_seconds: float
