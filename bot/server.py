@@ -102,7 +102,7 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
             workers=settings.concurrency,
             resume_within=settings.resume_within,
             metrics=metrics,
-            queue=journal.shared_queue(settings.concurrency),
+            queue=journal.shared_queue(settings.concurrency, settings.min_interval),
         )
         bolt = build_bolt_app(settings, client, identity)
         intake = Intake(

@@ -141,7 +141,9 @@ async def test_two_replicas_one_dead_every_job_once_one_pacer_fair_turns(
         assert total == count + (sent(before_kill, user) if user in by_doomed else 0), user
     starts = [r.at for r in gateway.requests]
     gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
-    assert min(gaps) >= interval - 0.05, gaps  # one pacer, by the database's clock
+    # One pacer, by the database's clock; measured here as arrivals at the gateway,
+    # which a busy machine may deliver a little unevenly.
+    assert min(gaps) >= interval - 0.1, gaps
     assert gateway.max_in_flight <= concurrency
     # Turns by user across both replicas: all three served before anyone's second image
     # (the batch was queued first, on the replica that also holds a third user's job).

@@ -69,9 +69,9 @@ class LeaseHolder(abc.ABC):
         each process paces itself: SQLite serves one process)."""
         return None
 
-    def shared_queue(self, concurrency: int) -> UnitQueue[JobRequest] | None:
-        """The line of units every process on this journal shares, taking at most
-        ``concurrency`` at once between them, if the store has one."""
+    def shared_queue(self, concurrency: int, min_interval: float) -> UnitQueue[JobRequest] | None:
+        """The line of units every process on this journal shares, if the store has
+        one: taken as the shared pacer would start them."""
         return None
 
     async def writable(self, within: float = 3.0) -> bool:

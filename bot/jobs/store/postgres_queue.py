@@ -7,8 +7,9 @@ lapse with it; whoever takes its jobs over queues them again). A worker takes
 the next unit in one short transaction under the pacer's row lock
 (``postgres_pacer``): the unit whose user was served longest ago
 (``gateway_turns``), the first queued among one user's — round-robin between
-users across replicas — and only while fewer than ``concurrency`` gateway
-calls are lined up or running. When the next unit belongs to another replica,
+users across replicas — and only once its call may start: while fewer than
+``concurrency`` gateway calls are lined up or running, ``min_interval`` after
+the last call started. When the next unit belongs to another replica,
 this one waits for a ``NOTIFY`` (a unit taken, a call ended) or a short poll.
 """
 
@@ -51,7 +52,7 @@ WAITING = (
     " LEFT JOIN gateway_turns t ON t.user_id = u.user_id"
 )
 NEXT = (
-    "SELECT busy.n AS busy, next.id, next.replica, next.user_id, next.job_id"
+    f"SELECT {DB_NOW} AS now, busy.n AS busy, next.id, next.replica, next.user_id, next.job_id"
     " FROM (SELECT count(*) AS n FROM gateway_calls) busy LEFT JOIN LATERAL ("
     f"  SELECT u.id, u.replica, u.user_id, u.job_id FROM {WAITING}"
     "  ORDER BY t.served_at NULLS FIRST, u.id LIMIT 1) next ON true"
@@ -86,12 +87,14 @@ class SharedFairQueue(Generic[T]):
         owner: str,
         lease_seconds: float,
         concurrency: int,
+        min_interval: float,
     ) -> None:
         self._pool = pool
         self._listener = listener
         self._owner = owner
         self._lease = lease_seconds
         self._concurrency = concurrency
+        self._interval = min_interval
         self._units: dict[int, Unit[T]] = {}  # this replica's, by row
         self._put_here = asyncio.Event()
         self._closed = False
@@ -128,31 +131,41 @@ class SharedFairQueue(Generic[T]):
             put.clear()
             if self._units:
                 try:
-                    taken = await self._take()
+                    taken, wait = await self._take()
                 except psycopg.Error as exc:  # the database is away: look again soon
                     logger.warning("could not take a unit from the shared queue: %s", exc)
-                    taken = None
+                    taken, wait = None, POLL_SECONDS
                 if taken is not None and taken in self._units:
                     return self._units.pop(taken)
-            await _first_of(woken, put, within=POLL_SECONDS)
+            else:
+                wait = POLL_SECONDS
+            await _first_of(woken, put, within=wait)
 
-    async def _take(self) -> int | None:
+    async def _take(self) -> tuple[int | None, float]:
+        """The unit taken, if this replica's is next and may start now; else how long
+        to wait at most before looking again."""
         async with transaction(self._pool) as tx:
-            await tx.conn.execute(LOCK_PACER)
+            pacer = await tx.conn.execute(LOCK_PACER)
             await tx.conn.execute(FORGET_LAPSED)
             await tx.conn.execute(FORGET_LAPSED_UNITS)
             cursor = await tx.conn.execute(NEXT)
-            row = await cursor.fetchone()
-            assert row is not None  # an aggregate's one row
+            row, locked = await cursor.fetchone(), await pacer.fetchone()
+            assert row is not None  # an aggregate's one row, and the one pacer row
+            assert locked is not None
             if row["replica"] != self._owner or row["busy"] >= self._concurrency:
-                return None
+                return None, POLL_SECONDS
+            # Taken when its call may start, so that whoever is queued meanwhile gets
+            # their turn too (the pacer still paces each call, retries included).
+            early = locked["last_start"] + self._interval - row["now"]
+            if early > 0:
+                return None, min(early, POLL_SECONDS)
             taken = int(row["id"])
             for statement in TAKE:
                 await tx.conn.execute(
                     statement, {"id": taken, "user": row["user_id"], "job": row["job_id"]}
                 )
             await tx.conn.execute(NOTIFY)
-        return taken
+        return taken, 0.0
 
     async def ahead(self, job_id: str, in_flight_here: int) -> int | None:
         """Images that will start before this job's first one, in every replica's line

@@ -56,13 +56,14 @@ class PostgresSharing:
             min_interval=min_interval,
         )
 
-    def shared_queue(self, concurrency: int) -> SharedFairQueue[JobRequest]:
+    def shared_queue(self, concurrency: int, min_interval: float) -> SharedFairQueue[JobRequest]:
         return SharedFairQueue(
             self._pool,
             self._listener,
             owner=self.owner,
             lease_seconds=self.lease_seconds,
             concurrency=concurrency,
+            min_interval=min_interval,
         )
 
     async def wait_for_released(self, within: float) -> None:
