@@ -352,3 +352,20 @@ async def test_the_quota_holds_when_one_user_asks_both_replicas_at_once(
     assert sum("Generating" in text for text in texts) == 3, texts
     assert len(gateway.requests) == 3
     assert uploads(slack) == 3
+
+
+async def test_a_job_stopped_mid_upload_is_reported_by_its_taker_not_made_again(
+    gateway: GatewayStandIn, slack: SlackStandIn, tmp_path: Path, postgres_url: str
+) -> None:
+    slack.upload_delay = 30  # the upload outlasts the shutdown grace
+    settings = {"BANANA_SHUTDOWN_GRACE": "0.5"}
+    async with replicas(2, gateway, slack, tmp_path, postgres_url, **settings) as (first, other):
+        await ask(first, slack, "a cat caught uploading", "U0ALICE")
+        await eventually(lambda: slack.calls_to("files.getUploadURLExternal"), 20)
+        await asyncio.sleep(0.5)
+        slack.upload_delay = 0
+        assert await first.stop(signal.SIGTERM) == 0
+        await eventually(lambda: "state=interrupted" in other.logs(), 20)
+        await asyncio.sleep(1)
+    assert len(gateway.requests) == 1  # never generated again, so never shared twice
+    assert uploads(slack) == 0

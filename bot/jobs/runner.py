@@ -293,8 +293,11 @@ class JobRunner:
             await self._journal.update(job.id, "cancelled")
             log_event(job, "cancelled")
         elif isinstance(outcome, Paused):
-            # Shutdown caught the job: queued again and let go, another process resumes it.
-            await self._journal.release(job.id)
+            # Shutdown caught the job: queued again and let go, another process resumes
+            # it; unless it was uploading (it may have been shared): whoever takes it
+            # over tells its requester instead.
+            if progress.state != "uploading":
+                await self._journal.release(job.id)
             log_event(job, "paused")
         try:
             await self._publisher.finish(job, ref, outcome)
