@@ -53,7 +53,8 @@ class Settings:
     allowed_channels: frozenset[str] = frozenset()
     max_prompt: int = 4000
     db_path: Path = Path("data/banana.db")
-    host: str | None = None  # None: 0.0.0.0 for serve, 127.0.0.1 for the sandbox
+    host: str | None = None  # None: 0.0.0.0; the sandbox ignores it (see sandbox_host)
+    sandbox_host: str | None = None  # None: the sandbox listens on 127.0.0.1 only
     port: int = 3000
     log_level: str | None = None  # None: INFO when serving, ERROR for one-off generate
 
@@ -122,6 +123,7 @@ class Settings:
             max_prompt=env.number("BANANA_MAX_PROMPT", int, cls.max_prompt, minimum=1),
             db_path=Path(env.text("BANANA_DB") or cls.db_path),
             host=env.text("HOST"),
+            sandbox_host=env.text("BANANA_SANDBOX_HOST"),
             port=env.number("PORT", int, cls.port, minimum=0, maximum=65535),
             log_level=env.optional_choice("LOG_LEVEL", LOG_LEVELS, fold=str.upper),
         )
