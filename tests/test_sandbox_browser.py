@@ -163,6 +163,35 @@ async def test_a_whole_session_in_the_browser(page: Any) -> None:
     assert list(page.console_errors) == []
 
 
+async def test_an_answer_in_a_thread_opens_that_thread(page: Any) -> None:
+    """A mention, a DM and the message shortcut: their answers open the thread."""
+    from playwright.async_api import expect
+
+    thread = page.locator("#thread")
+    opened = re.compile(r"\bopen\b")
+    await say(page, "@banana a red balloon")
+    await expect(thread).to_have_class(opened, timeout=WAIT)
+    await expect(page.locator("#thread-messages")).to_contain_text("a red balloon")
+    await expect(page.locator("#messages .replies").last).to_be_visible()  # the link stays
+    await page.click("#close-thread")
+    await expect(thread).not_to_have_class(opened)
+
+    await say(page, "/banana a green kite")
+    kite = page.locator("#messages .message", has_text="asked for: a green kite")
+    await kite.locator(".shortcut").click(timeout=WAIT)  # ✏️ Edit with banana
+    await expect(page.locator("#modal")).to_have_class("open")
+    await page.fill("#modal-input", "make it night")
+    await page.click("#modal-submit")
+    await expect(thread).to_have_class(opened, timeout=WAIT)
+    assert await thread.get_attribute("data-root") == await kite.get_attribute("data-ts")
+
+    await page.click("[data-conversation=D0SANDBOX]")
+    await expect(thread).not_to_have_class(opened)
+    await say(page, "a blue whale")
+    await expect(thread).to_have_class(opened, timeout=WAIT)
+    await expect(page.locator("#thread-messages")).to_contain_text("a blue whale")
+
+
 async def test_results_land_in_view_after_their_image_loads(browser: Any, sandbox: Any) -> None:
     from playwright.async_api import expect
 
