@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ class Transcript:
         self._path = folder / "transcript.json"
         self._files = folder / "files"
         self._written: set[str] = set()
+        # A save cut off by shutdown goes on in its thread; the last save waits for it.
+        self._writing = threading.Lock()
 
     def load(self) -> tuple[list[Message], dict[str, dict[str, Any]]]:
         """The saved messages and uploads (none when nothing was saved).
@@ -102,6 +105,10 @@ class Transcript:
         Raises:
             TranscriptError: the folder is not writable.
         """
+        with self._writing:
+            self._write(captured)
+
+    def _write(self, captured: Captured) -> None:
         try:
             self._files.mkdir(parents=True, exist_ok=True)
             for file_id, data in captured.new_files.items():
