@@ -75,7 +75,8 @@ class Settings:
     max_input_bytes: int = 50 * 1024**2  # the largest image to edit the bot downloads
     # A SQLite file (one process) or a PostgreSQL server (shared): BANANA_DB.
     database: Path | PostgresURL = Path("data/banana.db")
-    host: str | None = None  # None: 0.0.0.0 for serve, 127.0.0.1 for the sandbox
+    host: str | None = None  # None: 0.0.0.0; the sandbox ignores it (see sandbox_host)
+    sandbox_host: str | None = None  # None: the sandbox listens on 127.0.0.1 only
     port: int = 3000
     log_level: str | None = None  # None: INFO when serving, ERROR for one-off generate
     log_format: str = "text"  # or "json": one object per line, for log shippers
@@ -152,6 +153,7 @@ class Settings:
             ),
             database=env.database("BANANA_DB", cls.database),
             host=env.text("HOST"),
+            sandbox_host=env.text("BANANA_SANDBOX_HOST"),
             port=env.number("PORT", int, cls.port, minimum=0, maximum=65535),
             log_level=env.optional_choice("LOG_LEVEL", LOG_LEVELS, fold=str.upper),
             log_format=env.choice("LOG_FORMAT", LOG_FORMATS, cls.log_format),
