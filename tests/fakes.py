@@ -3,6 +3,7 @@ record what they are asked, so the core's logic is tested in milliseconds."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -22,11 +23,13 @@ class RecordingPublisher:
     not_started_jobs: list[str] = field(default_factory=list)
     inputs: dict[str, InputFile] = field(default_factory=dict)
     refuse_status: bool = False
+    status_delay: float = 0.0  # Slack taking its time (a busy channel's posting limit)
     refuse_upload: str = ""
 
     async def open_status(
         self, job: Job, view: StatusView, existing: StatusRef | None = None
     ) -> StatusRef:
+        await asyncio.sleep(self.status_delay)
         if self.refuse_status:
             raise PublishError("no", code="fatal_error")
         self.statuses.append((job.id, view))

@@ -143,6 +143,33 @@ async def test_a_status_that_cannot_be_opened_is_said_and_nothing_is_made(
     assert not gateway.requests
 
 
+async def test_generation_starts_while_a_slow_status_line_waits_and_delivery_waits_for_it(
+    core: Core, gateway: GatewayStandIn
+) -> None:
+    core.publisher.status_delay = 2.0
+    job = a_job()
+    await core.admit(job)
+    await eventually(lambda: gateway.requests, limit=1.8)  # before the status line is up
+    assert not core.publisher.delivered
+    assert isinstance(await core.outcome(job), Delivered)
+
+
+async def test_a_status_line_refused_late_drops_what_was_made_and_charges_nothing(
+    core: Core, gateway: GatewayStandIn
+) -> None:
+    core.publisher.status_delay, core.publisher.refuse_status = 1.5, True
+    job = a_job(count=2)
+    await core.admit(job)
+    await eventually(lambda: core.publisher.not_started_jobs == [job.id])
+    assert gateway.requests, "the head start ran out: generation had begun"
+    assert not core.publisher.delivered
+    assert not core.publisher.outcomes
+    entry = await core.journal.get(job.id)
+    assert entry is not None
+    assert entry.state == "failed"
+    assert (await core.journal.usage("U1")).images_today == 0
+
+
 async def test_queued_jobs_are_cancelled_and_running_ones_finish(
     core: Core, gateway: GatewayStandIn
 ) -> None:

@@ -25,12 +25,20 @@ from bot.jobs.outcomes import (
     Failed,
     InputUnreadable,
     Interrupted,
+    NotStarted,
     Outcome,
     Paused,
     Unexpected,
 )
 from bot.jobs.pipeline import JobPipeline
-from bot.jobs.progress import CancelledUnit, JobRequest, Progress, ShuttingDown, log_event
+from bot.jobs.progress import (
+    CancelledUnit,
+    JobRequest,
+    NotStartedUnit,
+    Progress,
+    ShuttingDown,
+    log_event,
+)
 from bot.jobs.publisher import Publisher, PublishError, StatusView
 from bot.logs import redact_query_keys
 from bot.metrics import Metrics
@@ -81,6 +89,7 @@ class JobRunner:
         self._tasks: set[asyncio.Task[None]] = set()
         self._workers: set[asyncio.Task[None]] = set()
         self._in_flight = 0  # units being generated right now
+        self._status_errors: dict[str, PublishError] = {}  # why a status line failed
         self.accepting = True
         self._metrics.watch_queue(
             lambda: len(self._queue), lambda: self._in_flight, self._oldest_waiting_since
@@ -144,9 +153,7 @@ class JobRunner:
         for job_id, (job, _units, progress) in list(self._jobs.items()):
             if job.user != user or progress.state != "queued":
                 continue
-            for unit in self._queue.remove_job(job_id):
-                if not unit.result.done():
-                    unit.result.set_exception(CancelledUnit())
+            self._withdraw(job_id, CancelledUnit())
             cancelled += 1
         return cancelled
 
@@ -231,6 +238,36 @@ class JobRunner:
         progress = Progress()
         log_event(job, "queued")
         logger.debug("job=%s prompt=%r", job.id, job.prompt)
+        units: list[Unit[JobRequest]] = []
+        self._jobs[job.id] = (job, units, progress)
+        # The status line is posted while the job waits for a worker: in a busy
+        # channel Slack takes one post a second, and generation must not queue
+        # behind it (the pipeline holds the images until the status exists).
+        status = asyncio.create_task(self._open_status(job, existing))
+        outcome: Outcome | NotStarted
+        try:
+            outcome = await self._pipeline.run(job, status, progress, units)
+        except QueueClosed:
+            outcome = Paused()
+        except asyncio.CancelledError:
+            ref = status.result() if status.done() and not status.cancelled() else None
+            status.cancel()
+            await asyncio.shield(self._conclude(progress.job or job, ref, progress, Paused()))
+            raise
+        except Exception:  # the boundary: every failure reaches the requester
+            logger.exception("job=%s failed unexpectedly", job.id)
+            outcome = Failed(Unexpected())
+        finally:
+            self._jobs.pop(job.id, None)
+        ref = await status
+        if ref is None or isinstance(outcome, NotStarted):
+            await self._not_started(job)
+            return
+        await self._conclude(progress.job or job, ref, progress, outcome)
+
+    async def _open_status(self, job: Job, existing: StatusRef | None) -> StatusRef | None:
+        """The job's status line, journaled; None (logged) when it cannot be posted, and
+        then the job's units still waiting are withdrawn: nothing more is made for it."""
         try:
             ref = await self._publisher.open_status(job, StatusView("queued"), existing)
             await self._journal.update(
@@ -241,28 +278,27 @@ class JobRunner:
             )
         except PublishError as exc:
             logger.exception("job=%s could not post its status", job.id)
-            await self._journal.update(job.id, "failed", error=_describe(exc))
-            log_event(job, "failed", error="status_not_posted")
-            await self._publisher.not_started(job)
-            return
-        units: list[Unit[JobRequest]] = []
-        self._jobs[job.id] = (job, units, progress)
-        try:
-            outcome = await self._pipeline.run(job, ref, progress, units)
-        except QueueClosed:
-            outcome = Paused()
-        except asyncio.CancelledError:
-            await asyncio.shield(self._conclude(progress.job or job, ref, progress, Paused()))
-            raise
-        except Exception:  # the boundary: every failure reaches the requester
-            logger.exception("job=%s failed unexpectedly", job.id)
-            outcome = Failed(Unexpected())
-        finally:
-            self._jobs.pop(job.id, None)
-        await self._conclude(progress.job or job, ref, progress, outcome)
+            self._withdraw(job.id, NotStartedUnit())
+            self._status_errors[job.id] = exc
+            return None
+        return ref
+
+    def _withdraw(self, job_id: str, reason: Exception) -> None:
+        """Take the job's units that no worker has started out of the queue."""
+        for unit in self._queue.remove_job(job_id):
+            if not unit.result.done():
+                unit.result.set_exception(reason)
+
+    async def _not_started(self, job: Job) -> None:
+        """No status line: the requester hears it by what is left, and is charged nothing
+        (an image a worker had already started is dropped, never posted)."""
+        error = self._status_errors.pop(job.id, None)
+        await self._journal.update(job.id, "failed", error=_describe(error or Unexpected()))
+        log_event(job, "failed", error="status_not_posted")
+        await self._publisher.not_started(job)
 
     async def _conclude(
-        self, job: Job, ref: StatusRef, progress: Progress, outcome: Outcome
+        self, job: Job, ref: StatusRef | None, progress: Progress, outcome: Outcome
     ) -> None:
         """Journal how the job ended, log it, and have the publisher say it."""
         if isinstance(outcome, Failed):
