@@ -21,6 +21,7 @@ class RecordingPublisher:
     delivered: list[tuple[str, int, Delivered]] = field(default_factory=list)
     outcomes: list[tuple[str, StatusRef | None, Outcome]] = field(default_factory=list)
     not_started_jobs: list[str] = field(default_factory=list)
+    delivered_to: list[StatusRef | None] = field(default_factory=list)
     inputs: dict[str, InputFile] = field(default_factory=dict)
     refuse_status: bool = False
     status_delay: float = 0.0  # Slack taking its time (a busy channel's posting limit)
@@ -39,11 +40,16 @@ class RecordingPublisher:
         self.statuses.append((job.id, view))
 
     async def deliver(
-        self, job: Job, ref: StatusRef, images: Sequence[GeneratedImage], delivery: Delivered
+        self,
+        job: Job,
+        ref: StatusRef | None,
+        images: Sequence[GeneratedImage],
+        delivery: Delivered,
     ) -> list[str]:
         if self.refuse_upload:
             raise PublishError("no", code=self.refuse_upload)
         self.delivered.append((job.id, len(images), delivery))
+        self.delivered_to.append(ref)
         return [f"F{job.id}-{n}" for n in range(len(images))]
 
     async def finish(self, job: Job, ref: StatusRef | None, outcome: Outcome) -> None:

@@ -113,8 +113,10 @@ class JobPipeline:
             await asyncio.gather(ticker, return_exceptions=True)
         input_names = request.input_names
         del request  # the images to edit are no longer needed
-        ref = await status  # the images wait for their status line
-        if ref is None:
+        # Images ready before their status line (Slack still throttling its post) go
+        # where the job was asked; the status line, once up, becomes their card.
+        ref = status.result() if status.done() else None
+        if status.done() and ref is None:
             return NotStarted()
         job = progress.job or job  # as it ran: an edit may have taken its image's shape
         return await self._outcome(job, ref, progress, results, input_names)
@@ -171,7 +173,7 @@ class JobPipeline:
     async def _outcome(
         self,
         job: Job,
-        ref: StatusRef,
+        ref: StatusRef | None,
         progress: Progress,
         results: list[object],
         input_names: Sequence[str],
@@ -206,7 +208,7 @@ class JobPipeline:
     async def _deliver(
         self,
         job: Job,
-        ref: StatusRef,
+        ref: StatusRef | None,
         progress: Progress,
         generations: list[Generation],
         failures: tuple[GenerationError, ...],
@@ -216,7 +218,10 @@ class JobPipeline:
         progress.state = "uploading"  # no more progress ticks
         # Results in a thread are numbered, so "v2 but at night" can name one.
         version = await self._journal.start_upload(
-            job.id, ref.conversation, ref.thread, progress.logids
+            job.id,
+            ref.conversation if ref else job.channel,
+            ref.thread if ref else job.reply_thread,
+            progress.logids,
         )
         delivered = Delivered(
             images=len(images),

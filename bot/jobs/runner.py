@@ -260,9 +260,11 @@ class JobRunner:
         finally:
             self._jobs.pop(job.id, None)
         ref = await status
-        if ref is None or isinstance(outcome, NotStarted):
+        if isinstance(outcome, NotStarted) or (ref is None and not isinstance(outcome, Delivered)):
             await self._not_started(job)
             return
+        # Delivered with no status line (posted where the job was asked, then Slack
+        # refused the line): the images are there; only the card is missing.
         await self._conclude(progress.job or job, ref, progress, outcome)
 
     async def _open_status(self, job: Job, existing: StatusRef | None) -> StatusRef | None:
