@@ -20,8 +20,12 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.jobs.limits import month_start
+
+if TYPE_CHECKING:
+    from bot.jobs.accounting import Accounting
 
 logger = logging.getLogger(__name__)
 
@@ -90,3 +94,14 @@ class Periodic:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+
+async def prune_journal(journal: Accounting, retention: Retention) -> None:
+    """One pruning round, logged when it let anything go."""
+    pruned = await journal.prune(retention)
+    if pruned:
+        logger.info(
+            "journal pruned: %d finished request(s) older than %.0f days, counts kept",
+            pruned,
+            retention.jobs / DAY,
+        )
