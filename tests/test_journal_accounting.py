@@ -5,6 +5,7 @@ rows are pruned or forgotten, and the journal stays bounded."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ import pytest
 from bot.generation.model import estimated_cost
 from bot.jobs import Admission, Job, Journal, Limits
 from bot.jobs.accounting import percentile
+from bot.jobs.budget import BudgetWatch, Notice, next_month
 from bot.jobs.limits import day_start, month_start
 from bot.jobs.retention import DAY, Retention
 from bot.options import ImageOptions
@@ -258,3 +260,42 @@ async def test_ten_thousand_requests_leave_a_bounded_journal(journal: Journal) -
     stats = await journal.stats(day_start(started))
     assert stats.images == rounds * per_round
     assert stats.requests == rounds * per_round
+
+
+async def test_two_replicas_post_each_notice_once_and_retry_a_failed_post(
+    journal: Journal, journal_target: Path | PostgresURL
+) -> None:
+    posted: list[int] = []
+    refuse = [True]
+
+    async def notify(notice: Notice) -> bool:
+        if refuse[0]:
+            refuse[0] = False
+            return False  # Slack would not take it: released, retried later
+        posted.append(notice.threshold)
+        return True
+
+    for made, at in [(Made(a_job("UALICE", count=5), "delivered", images=5), NOW)]:
+        await finish(journal, made, at)
+    spent = await journal.spent_since(month_start(NOW))
+    assert spent == pytest.approx(5 * 0.067)
+    first = BudgetWatch(journal, 0.4, notify)  # 0.335 of 0.40: past 80 %
+    await first.check()
+    assert posted == []
+    await first.check()
+    assert posted == [80]
+    other = await Journal.open(journal_target) if isinstance(journal_target, PostgresURL) else None
+    second = BudgetWatch(other or journal, 0.4, notify)
+    await asyncio.gather(first.check(), second.check(), second.check())
+    assert posted == [80], "another replica, or a restart, does not post it again"
+    assert not second.exhausted(spent)
+    assert BudgetWatch(journal, 0.3, notify).exhausted(spent)
+    if other is not None:
+        await other.close()
+
+
+def test_the_budget_resets_on_the_first_of_next_month_utc() -> None:
+    late = dt.datetime(2026, 12, 31, 23, 59, tzinfo=dt.UTC).timestamp()
+    assert next_month(late) == dt.datetime(2027, 1, 1, tzinfo=dt.UTC).timestamp()
+    mid = dt.datetime(2026, 11, 27, 9, tzinfo=dt.UTC).timestamp()
+    assert next_month(mid) == dt.datetime(2026, 12, 1, tzinfo=dt.UTC).timestamp()
