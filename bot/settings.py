@@ -73,6 +73,9 @@ class Settings:
     max_prompt: int = 4000
     max_queue: int = 200  # requests waiting or running, all users together
     max_input_bytes: int = 50 * 1024**2  # the largest image to edit the bot downloads
+    monthly_budget: float | None = None  # USD at list prices, all users; None: no budget
+    admin_channel: str | None = None  # where budget notices go
+    retention_days: int = 90  # prompts and result references kept this long
     # A SQLite file (one process) or a PostgreSQL server (shared): BANANA_DB.
     database: Path | PostgresURL = Path("data/banana.db")
     host: str | None = None  # None: 0.0.0.0; the sandbox ignores it (see sandbox_host)
@@ -151,6 +154,9 @@ class Settings:
             max_input_bytes=env.number(
                 "BANANA_MAX_INPUT_BYTES", int, cls.max_input_bytes, minimum=1
             ),
+            monthly_budget=env.optional_number("BANANA_MONTHLY_BUDGET", float, minimum=0.01),
+            admin_channel=env.channel("BANANA_ADMIN_CHANNEL"),
+            retention_days=env.number("BANANA_RETENTION_DAYS", int, cls.retention_days, minimum=1),
             database=env.database("BANANA_DB", cls.database),
             host=env.text("HOST"),
             sandbox_host=env.text("BANANA_SANDBOX_HOST"),
@@ -180,6 +186,16 @@ class _Reader:
                     f"(got {value!r})"
                 )
         return values
+
+    def channel(self, name: str) -> str | None:
+        """One channel id (public C…, private G…)."""
+        value = self.text(name)
+        if value is not None and not (value.isalnum() and value[0] in "CG"):
+            raise SettingsError(
+                f"{name} must be a channel id like C012AB3CD (got {value!r}); "
+                "in Slack: the channel's name → About → Channel ID"
+            )
+        return value
 
     def url(self, name: str) -> str | None:
         value = self.text(name)
@@ -222,6 +238,11 @@ class _Reader:
         self, name: str, choices: tuple[str, ...], fold: Callable[[str], str]
     ) -> str | None:
         return self.choice(name, choices, "", fold) or None
+
+    def optional_number(self, name: str, kind: Callable[[str], T], *, minimum: float) -> T | None:
+        if self.text(name) is None:
+            return None
+        return self.number(name, kind, kind("0"), minimum=minimum)
 
     def number(
         self,

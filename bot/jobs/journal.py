@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from bot.generation.model import estimated_cost
+from bot.jobs.accounting import Accounting
 from bot.jobs.job import ACTIVE_STATES, Job, State
 from bot.jobs.limits import Limits
 from bot.options import ImageOptions
@@ -104,8 +105,9 @@ class Row(Protocol):
     def __getitem__(self, key: str, /) -> Any: ...
 
 
-class Journal(abc.ABC):
-    """The store interface. ``Journal.open`` picks the implementation."""
+class Journal(Accounting):
+    """The store interface. ``Journal.open`` picks the implementation; what it counts
+    for operators, and how it forgets, is :class:`Accounting`."""
 
     # The reads, in each store's SQL (its placeholders, its insertion-order tie-breaker).
     JOB_BY_ID: ClassVar[str]
@@ -223,9 +225,6 @@ class Journal(abc.ABC):
 
     @abc.abstractmethod
     async def usage(self, user: str, now: float | None = None) -> Usage: ...
-
-    @abc.abstractmethod
-    async def prune_deliveries(self, older_than_seconds: float = 7 * 86400) -> None: ...
 
 
 def distinct_keys(keys: Iterable[str]) -> list[str]:
