@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make run` needs only the runtime dependencies: no dev tools, no build of the
+# project (it runs from this folder), so it is quick and prints nothing but the bot.
+RUN_STAMP := $(VENV)/.installed-run
+RUN_REQUIREMENTS := $(VENV)/requirements-run.txt
 
 .PHONY: run test lint types unit bench clean
 
@@ -10,10 +14,17 @@ $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(RUN_STAMP)
 
-run: $(STAMP)
-	$(BIN)/banana-bot
+$(RUN_STAMP): pyproject.toml
+	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' > $(RUN_REQUIREMENTS)
+	@echo "installing banana-bot's runtime dependencies into $(VENV) …"
+	@$(BIN)/pip install --quiet --disable-pip-version-check -r $(RUN_REQUIREMENTS)
+	@touch $(RUN_STAMP)
+
+run: $(RUN_STAMP)
+	@$(BIN)/python -m bot
 
 test: $(STAMP) lint types unit
 

@@ -88,7 +88,10 @@ async def wait_for(check, limit: float) -> None:  # type: ignore[no-untyped-def]
         await asyncio.sleep(0.02)
 
 
-async def run_bot(gateway: GatewayStandIn, slack: SlackStandIn, folder: Path) -> dict[str, float]:
+async def start_bot(
+    gateway: GatewayStandIn, slack: SlackStandIn, folder: Path, **settings: str
+) -> tuple[asyncio.subprocess.Process, int]:
+    """``banana-bot serve`` as a real process (HTTP mode); returns once /healthz says 200."""
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("BANANA_", "SLACK_"))},
@@ -105,12 +108,12 @@ async def run_bot(gateway: GatewayStandIn, slack: SlackStandIn, folder: Path) ->
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "LOG_LEVEL": "WARNING",
+        **settings,
     }
     log = (folder / "bot.log").open("wb")
     child = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "serve", env=env, stdout=log, stderr=log
     )
-    process = psutil.Process(child.pid)
     async with aiohttp.ClientSession() as session:
         for _ in range(300):
             try:
@@ -120,6 +123,13 @@ async def run_bot(gateway: GatewayStandIn, slack: SlackStandIn, folder: Path) ->
             except aiohttp.ClientError:
                 pass
             await asyncio.sleep(0.05)
+    return child, port
+
+
+async def run_bot(gateway: GatewayStandIn, slack: SlackStandIn, folder: Path) -> dict[str, float]:
+    child, port = await start_bot(gateway, slack, folder)
+    process = psutil.Process(child.pid)
+    async with aiohttp.ClientSession() as session:
         await asyncio.sleep(1.0)
         idle_rss = process.memory_info().rss
         sender = SlackSender(session, f"http://127.0.0.1:{port}/slack/events", SECRET)
@@ -285,12 +295,17 @@ async def main() -> None:
     await slack.start()
     # Build the ≈16.8 MB answer once before measuring anything.
     await gateway._reply("noise", "warm-up", "1:1", "2K")
-    bots, seeds = [], []
+    from bench.busy_channel import busy_table, run_busy_channel
+
+    bots, seeds, busy = [], [], []
     try:
         for _ in range(ROUNDS):
             with tempfile.TemporaryDirectory() as folder:
                 bots.append(await run_bot(gateway, slack, Path(folder)))
             seeds.append(await run_seed_way(gateway, slack))
+        for _ in range(ROUNDS):
+            with tempfile.TemporaryDirectory() as folder:
+                busy.append(await run_busy_channel(gateway, slack, Path(folder)))
     finally:
         await gateway.stop()
         await slack.stop()
@@ -313,6 +328,15 @@ async def main() -> None:
             "range in brackets. Ratios are taken run by run (bot ÷ the seed's way right after).",
             "",
             table(bots, seeds),
+            "",
+            "## A busy channel: Slack's posting limit enforced",
+            "",
+            f"The same {BURST} commands in one channel that takes about one post a second "
+            "(bursts of 3; 429 with Retry-After beyond, as Slack does); the gateway answers "
+            f"in 5 s with {CONCURRENCY} calls in flight (1K images). A request's lag is how "
+            "much later its first gateway call started than its ideal wave (8 at a time).",
+            "",
+            busy_table(busy),
             "",
         ]
     )

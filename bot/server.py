@@ -19,18 +19,22 @@ from slack_sdk.errors import SlackClientError
 
 from bot.generation.factory import open_generation_client
 from bot.jobs import JobRunner, Journal, Limits, StoreError
+from bot.jobs.budget import BudgetWatch
+from bot.jobs.retention import PRUNE_EVERY, Periodic, Retention, prune_journal
 from bot.metrics import Metrics
 from bot.settings import Settings, SettingsError
 from bot.slack.app import EVENTS_PATH, build_bolt_app, build_web_app
 from bot.slack.client import create_web_client
 from bot.slack.downloads import FileFetcher
 from bot.slack.listeners import Intake, register_listeners
+from bot.slack.notices import AdminNotices
 from bot.slack.publisher import SlackPublisher
 from bot.slack.writer import SlackWriter
 
 logger = logging.getLogger(__name__)
 
 SLACK_CONNECTIONS = 4
+BUDGET_CHECK_EVERY = 60.0  # a threshold crossed with no request since is noticed this soon
 
 
 def run_serve(settings: Settings) -> int:
@@ -105,6 +109,15 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
             queue=journal.shared_queue(settings.concurrency, settings.min_interval),
         )
         bolt = build_bolt_app(settings, client, identity)
+        retention = Retention.of_days(settings.retention_days)
+        chores = [
+            Periodic("journal pruning", lambda: prune_journal(journal, retention), PRUNE_EVERY)
+        ]
+        budget = None
+        if settings.monthly_budget is not None:
+            notices = AdminNotices(writer, settings.admin_channel)
+            budget = BudgetWatch(journal, settings.monthly_budget, notices.budget)
+            chores.append(Periodic("budget check", budget.check, BUDGET_CHECK_EVERY))
         intake = Intake(
             runner=runner,
             writer=writer,
@@ -116,9 +129,11 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
             metrics=metrics,
             max_queue=settings.max_queue,
             free_previews=settings.free_previews,
+            budget=budget,
         )
         register_listeners(bolt, intake)
-        await journal.prune_deliveries()
+        for chore in chores:
+            chore.start()  # pruning's first round runs now: old delivery keys go at start
         runner.start()
         resumed = await runner.recover()
         if resumed:
@@ -167,6 +182,8 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
             await socket.close_async()  # type: ignore[no-untyped-call]
         await runner.close(settings.shutdown_grace)
         await intake.drain(grace=5.0)
+        for chore in chores:
+            await chore.close()
         await web_runner.cleanup()
     logger.info("stopped")
     return 0

@@ -73,12 +73,16 @@ class Settings:
     max_prompt: int = 4000
     max_queue: int = 200  # requests waiting or running, all users together
     max_input_bytes: int = 50 * 1024**2  # the largest image to edit the bot downloads
+    monthly_budget: float | None = None  # USD at list prices, all users; None: no budget
+    admin_channel: str | None = None  # where budget notices go
+    retention_days: int = 90  # prompts and result references kept this long
     # A SQLite file (one process) or a PostgreSQL server (shared): BANANA_DB.
     database: Path | PostgresURL = Path("data/banana.db")
     # How long a replica's hold on a job lasts unless renewed: a dead replica's work
     # moves elsewhere after about this long.
     lease_seconds: float = 30.0
-    host: str | None = None  # None: 0.0.0.0 for serve, 127.0.0.1 for the sandbox
+    host: str | None = None  # None: 0.0.0.0; the sandbox ignores it (see sandbox_host)
+    sandbox_host: str | None = None  # None: the sandbox listens on 127.0.0.1 only
     port: int = 3000
     log_level: str | None = None  # None: INFO when serving, ERROR for one-off generate
     log_format: str = "text"  # or "json": one object per line, for log shippers
@@ -153,9 +157,13 @@ class Settings:
             max_input_bytes=env.number(
                 "BANANA_MAX_INPUT_BYTES", int, cls.max_input_bytes, minimum=1
             ),
+            monthly_budget=env.optional_number("BANANA_MONTHLY_BUDGET", float, minimum=0.01),
+            admin_channel=env.channel("BANANA_ADMIN_CHANNEL"),
+            retention_days=env.number("BANANA_RETENTION_DAYS", int, cls.retention_days, minimum=1),
             database=env.database("BANANA_DB", cls.database),
             lease_seconds=env.number("BANANA_LEASE_SECONDS", float, cls.lease_seconds, minimum=1),
             host=env.text("HOST"),
+            sandbox_host=env.text("BANANA_SANDBOX_HOST"),
             port=env.number("PORT", int, cls.port, minimum=0, maximum=65535),
             log_level=env.optional_choice("LOG_LEVEL", LOG_LEVELS, fold=str.upper),
             log_format=env.choice("LOG_FORMAT", LOG_FORMATS, cls.log_format),
@@ -182,6 +190,16 @@ class _Reader:
                     f"(got {value!r})"
                 )
         return values
+
+    def channel(self, name: str) -> str | None:
+        """One channel id (public C…, private G…)."""
+        value = self.text(name)
+        if value is not None and not (value.isalnum() and value[0] in "CG"):
+            raise SettingsError(
+                f"{name} must be a channel id like C012AB3CD (got {value!r}); "
+                "in Slack: the channel's name → About → Channel ID"
+            )
+        return value
 
     def url(self, name: str) -> str | None:
         value = self.text(name)
@@ -224,6 +242,11 @@ class _Reader:
         self, name: str, choices: tuple[str, ...], fold: Callable[[str], str]
     ) -> str | None:
         return self.choice(name, choices, "", fold) or None
+
+    def optional_number(self, name: str, kind: Callable[[str], T], *, minimum: float) -> T | None:
+        if self.text(name) is None:
+            return None
+        return self.number(name, kind, kind("0"), minimum=minimum)
 
     def number(
         self,

@@ -3,6 +3,7 @@ record what they are asked, so the core's logic is tested in milliseconds."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -20,13 +21,16 @@ class RecordingPublisher:
     delivered: list[tuple[str, int, Delivered]] = field(default_factory=list)
     outcomes: list[tuple[str, StatusRef | None, Outcome]] = field(default_factory=list)
     not_started_jobs: list[str] = field(default_factory=list)
+    delivered_to: list[StatusRef | None] = field(default_factory=list)
     inputs: dict[str, InputFile] = field(default_factory=dict)
     refuse_status: bool = False
+    status_delay: float = 0.0  # Slack taking its time (a busy channel's posting limit)
     refuse_upload: str = ""
 
     async def open_status(
         self, job: Job, view: StatusView, existing: StatusRef | None = None
     ) -> StatusRef:
+        await asyncio.sleep(self.status_delay)
         if self.refuse_status:
             raise PublishError("no", code="fatal_error")
         self.statuses.append((job.id, view))
@@ -36,11 +40,16 @@ class RecordingPublisher:
         self.statuses.append((job.id, view))
 
     async def deliver(
-        self, job: Job, ref: StatusRef, images: Sequence[GeneratedImage], delivery: Delivered
+        self,
+        job: Job,
+        ref: StatusRef | None,
+        images: Sequence[GeneratedImage],
+        delivery: Delivered,
     ) -> list[str]:
         if self.refuse_upload:
             raise PublishError("no", code=self.refuse_upload)
         self.delivered.append((job.id, len(images), delivery))
+        self.delivered_to.append(ref)
         return [f"F{job.id}-{n}" for n in range(len(images))]
 
     async def finish(self, job: Job, ref: StatusRef | None, outcome: Outcome) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.generation import Declined, GenerationClient
-from bot.jobs import InputFile, Job, JobRunner, Journal, Limits
+from bot.jobs import InputFile, Job, JobRunner, Journal, Limits, StatusRef
 from bot.jobs.outcomes import (
     Cancelled,
     Delivered,
@@ -141,6 +141,39 @@ async def test_a_status_that_cannot_be_opened_is_said_and_nothing_is_made(
     assert entry is not None
     assert entry.state == "failed"
     assert not gateway.requests
+
+
+async def test_neither_generation_nor_delivery_waits_for_a_slow_status_line(
+    core: Core, gateway: GatewayStandIn
+) -> None:
+    core.publisher.status_delay = 2.5
+    job = a_job()
+    await core.admit(job)
+    await eventually(lambda: gateway.requests, limit=1.8)  # before the status line is up
+    await eventually(lambda: core.publisher.delivered, limit=2.3)
+    assert core.publisher.delivered_to == [None], "posted where the job was asked"
+    assert not core.publisher.outcomes
+    outcome = await core.outcome(job)
+    assert isinstance(outcome, Delivered)
+    (_, ref, _) = core.publisher.outcomes[0]
+    assert ref == StatusRef("C1", f"ts-{job.id}", None), "the status line became its card"
+
+
+async def test_a_status_line_refused_late_drops_what_was_made_and_charges_nothing(
+    core: Core, gateway: GatewayStandIn
+) -> None:
+    core.publisher.status_delay, core.publisher.refuse_status = 1.5, True
+    gateway.latency = 1.0  # still generating when Slack refuses the line
+    job = a_job(count=2)
+    await core.admit(job)
+    await eventually(lambda: core.publisher.not_started_jobs == [job.id])
+    assert gateway.requests, "the head start ran out: generation had begun"
+    assert not core.publisher.delivered
+    assert not core.publisher.outcomes
+    entry = await core.journal.get(job.id)
+    assert entry is not None
+    assert entry.state == "failed"
+    assert (await core.journal.usage("U1")).images_today == 0
 
 
 async def test_queued_jobs_are_cancelled_and_running_ones_finish(

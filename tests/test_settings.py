@@ -14,6 +14,20 @@ def test_defaults_follow_the_contract() -> None:
     assert settings.database == Path("data/banana.db")
     assert not settings.slack_configured
     assert (settings.max_queue, settings.max_input_bytes) == (200, 50 * 1024**2)
+    assert (settings.monthly_budget, settings.admin_channel) == (None, None)
+    assert settings.retention_days == 90
+
+
+def test_the_budget_and_retention_settings_are_read() -> None:
+    settings = Settings.from_env(
+        {
+            "BANANA_MONTHLY_BUDGET": "250.50",
+            "BANANA_ADMIN_CHANNEL": "C0OPS",
+            "BANANA_RETENTION_DAYS": "30",
+        }
+    )
+    assert (settings.monthly_budget, settings.admin_channel) == (250.5, "C0OPS")
+    assert settings.retention_days == 30
 
 
 def test_network_and_url_override() -> None:
@@ -35,6 +49,12 @@ def test_network_and_url_override() -> None:
         ("BANANA_DB", "mysql://db/banana", "BANANA_DB must be a file path or a postgresql:// URL"),
         ("BANANA_MAX_QUEUE", "0", "BANANA_MAX_QUEUE must be a whole number ≥ 1"),
         ("BANANA_MAX_INPUT_BYTES", "50MB", "BANANA_MAX_INPUT_BYTES must be a whole number ≥ 1"),
+        ("BANANA_MONTHLY_BUDGET", "$500", "BANANA_MONTHLY_BUDGET must be a number ≥ 0.01"),
+        ("BANANA_MONTHLY_BUDGET", "0", "BANANA_MONTHLY_BUDGET must be a number ≥ 0.01"),
+        ("BANANA_ADMIN_CHANNEL", "#ops", "BANANA_ADMIN_CHANNEL must be a channel id"),
+        ("BANANA_ADMIN_CHANNEL", "U012AB3CD", "BANANA_ADMIN_CHANNEL must be a channel id"),
+        ("BANANA_RETENTION_DAYS", "0", "BANANA_RETENTION_DAYS must be a whole number ≥ 1"),
+        ("BANANA_RETENTION_DAYS", "90d", "BANANA_RETENTION_DAYS must be a whole number ≥ 1"),
     ],
 )
 def test_invalid_values_name_the_variable(name: str, value: str, expected: str) -> None:

@@ -359,6 +359,23 @@ async def test_a_status_line_that_cannot_be_posted_is_still_reported(
     assert gateway.requests == []
 
 
+async def test_generation_does_not_wait_for_slacks_posting_limit(
+    bot: RunningBot, gateway: GatewayStandIn, slack: SlackStandIn
+) -> None:
+    slack.post_limit = (1, 1.0)  # a busy channel: one status line a second
+    fields = [command(slack, f"busy cat {i}", user=f"U{i:04d}") for i in range(6)]
+    burst = time.monotonic()
+    await asyncio.gather(*(bot.sender.command(f) for f in fields))
+    await eventually(lambda: len(results(slack)) == 6, limit=30)
+    delivered = time.monotonic() - burst
+    await eventually(lambda: len([m for m in slack.visible(CHANNEL) if "✅" in m.text]) == 6)
+    starts = sorted(request.at - burst for request in gateway.requests)
+    statuses = sorted(c.at - burst for c in slack.calls_to("chat.postMessage"))
+    assert statuses[-1] > 4.0, "Slack let the six status lines through a second apart"
+    assert starts[-1] < 2.5, f"every image started within its head start: {starts}"
+    assert delivered < statuses[-1], "the images did not wait for their status lines"
+
+
 async def test_burst_of_20_commands_all_acked_and_delivered(
     bot: RunningBot, gateway: GatewayStandIn, slack: SlackStandIn
 ) -> None:

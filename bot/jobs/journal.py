@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from bot.generation.model import estimated_cost
+from bot.jobs.accounting import Accounting
 from bot.jobs.job import ACTIVE_STATES, Job, State
 from bot.jobs.leases import DEFAULT_LEASE_SECONDS, LeaseHolder
 from bot.jobs.limits import Limits
@@ -110,8 +111,10 @@ class Row(Protocol):
     def __getitem__(self, key: str, /) -> Any: ...
 
 
-class Journal(LeaseHolder):
-    """The store interface. ``Journal.open`` picks the implementation."""
+class Journal(Accounting, LeaseHolder):
+    """The store interface. ``Journal.open`` picks the implementation; what it counts
+    for operators, and how it forgets, is :class:`Accounting`; its leases, and what
+    processes sharing it share, :class:`LeaseHolder`."""
 
     # The reads, in each store's SQL (its placeholders, its insertion-order tie-breaker).
     JOB_BY_ID: ClassVar[str]
@@ -241,9 +244,6 @@ class Journal(LeaseHolder):
 
     @abc.abstractmethod
     async def usage(self, user: str, now: float | None = None) -> Usage: ...
-
-    @abc.abstractmethod
-    async def prune_deliveries(self, older_than_seconds: float = 7 * 86400) -> None: ...
 
 
 def distinct_keys(keys: Iterable[str]) -> list[str]:

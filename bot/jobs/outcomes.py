@@ -82,6 +82,13 @@ class Interrupted:
 
 Outcome = Delivered | Failed | Cancelled | Paused | Interrupted
 
+
+@dataclass(frozen=True)
+class NotStarted:
+    """The job's status line could not be posted: nothing is delivered or charged, and
+    the requester hears it by what is left (not an outcome a status line shows)."""
+
+
 __all__ = [
     "Cancelled",
     "Delivered",
@@ -90,6 +97,7 @@ __all__ = [
     "Interrupted",
     "JobError",
     "Made",
+    "NotStarted",
     "Outcome",
     "Paused",
     "Unexpected",

@@ -35,6 +35,7 @@ from bot.jobs.outcomes import (
     Failed,
     InputUnreadable,
     Made,
+    NotStarted,
     Outcome,
     Paused,
     UploadRefused,
@@ -55,6 +56,10 @@ from bot.options import ImageOptions
 logger = logging.getLogger(__name__)
 
 
+# How long a job's units wait for its status line before they queue anyway: Slack
+# refuses a post it will never take within milliseconds, and a post it is only
+# throttling (~1 a second per channel) should not hold the gateway back.
+STATUS_HEAD_START = 1.0
 Ahead = Callable[[str], Awaitable[int | None]]  # images before a job's first, while it waits
 Inputs = tuple[tuple[InputImage, ...], tuple[str, ...]]  # images to edit, and their names
 
@@ -78,12 +83,26 @@ class JobPipeline:
         self._tick = tick_seconds
 
     async def run(
-        self, job: Job, ref: StatusRef, progress: Progress, units: list[Unit[JobRequest]]
-    ) -> Outcome:
-        """Generate and deliver ``job``; ``units`` is filled as they are queued (to cancel)."""
+        self,
+        job: Job,
+        status: asyncio.Task[StatusRef | None],
+        progress: Progress,
+        units: list[Unit[JobRequest]],
+    ) -> Outcome | NotStarted:
+        """Generate and deliver ``job``; ``units`` is filled as they are queued (to cancel).
+
+        ``status`` is the job's status line being posted. Its units are queued once it
+        is up, or after ``STATUS_HEAD_START`` seconds if Slack is slow to take it (a busy
+        channel): generation does not wait on Slack's posting limit, delivery does.
+        A status Slack refuses outright (None) comes back within the head start, so
+        nothing is made for a request whose requester cannot be answered there.
+        """
+        await asyncio.wait({status}, timeout=STATUS_HEAD_START)
+        if status.done() and status.result() is None:
+            return NotStarted()
         request = JobRequest(partial(self._prepare, job, progress))
         units.extend(Unit(job.user, job.id, request) for _ in range(job.options.count))
-        ticker = asyncio.create_task(self._keep_status_fresh(job, ref, progress))
+        ticker = asyncio.create_task(self._keep_status_fresh(job, status, progress))
         try:
             for unit in units:
                 await self._queue.put(unit)
@@ -94,6 +113,11 @@ class JobPipeline:
             await asyncio.gather(ticker, return_exceptions=True)
         input_names = request.input_names
         del request  # the images to edit are no longer needed
+        # Images ready before their status line (Slack still throttling its post) go
+        # where the job was asked; the status line, once up, becomes their card.
+        ref = status.result() if status.done() else None
+        if status.done() and ref is None:
+            return NotStarted()
         job = progress.job or job  # as it ran: an edit may have taken its image's shape
         return await self._outcome(job, ref, progress, results, input_names)
 
@@ -149,7 +173,7 @@ class JobPipeline:
     async def _outcome(
         self,
         job: Job,
-        ref: StatusRef,
+        ref: StatusRef | None,
         progress: Progress,
         results: list[object],
         input_names: Sequence[str],
@@ -184,7 +208,7 @@ class JobPipeline:
     async def _deliver(
         self,
         job: Job,
-        ref: StatusRef,
+        ref: StatusRef | None,
         progress: Progress,
         generations: list[Generation],
         failures: tuple[GenerationError, ...],
@@ -194,7 +218,10 @@ class JobPipeline:
         progress.state = "uploading"  # no more progress ticks
         # Results in a thread are numbered, so "v2 but at night" can name one.
         version = await self._journal.start_upload(
-            job.id, ref.conversation, ref.thread, progress.logids
+            job.id,
+            ref.conversation if ref else job.channel,
+            ref.thread if ref else job.reply_thread,
+            progress.logids,
         )
         delivered = Delivered(
             images=len(images),
@@ -236,9 +263,14 @@ class JobPipeline:
             return None
         return StatusRef(parent.status_channel, parent.status_ts, parent.result_thread)
 
-    async def _keep_status_fresh(self, job: Job, ref: StatusRef, progress: Progress) -> None:
+    async def _keep_status_fresh(
+        self, job: Job, status: asyncio.Task[StatusRef | None], progress: Progress
+    ) -> None:
         """Show the status every tick, and at once when the job moves on (the
         publisher shows a new state promptly; a short job must not read "Queued")."""
+        ref = await asyncio.shield(status)
+        if ref is None:
+            return
         while progress.state in ("queued", "running"):
             ahead = await self._ahead(job.id) if progress.state == "queued" else None
             await self._publisher.show_status(job, ref, progress.view(ahead))

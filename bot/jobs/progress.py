@@ -20,6 +20,10 @@ class ShuttingDown(Exception):
     """The unit was never started: the bot is stopping (the job stays journaled)."""
 
 
+class NotStartedUnit(Exception):
+    """The job's status line could not be posted: its unit is not generated."""
+
+
 class CancelledUnit(Exception):
     """The requester cancelled the job before its unit started."""
 

@@ -61,9 +61,15 @@ class Publisher(Protocol):
         """Show progress (ticks may be skipped; a failure is only logged)."""
 
     async def deliver(
-        self, job: Job, ref: StatusRef, images: Sequence[GeneratedImage], delivery: Delivered
+        self,
+        job: Job,
+        ref: StatusRef | None,
+        images: Sequence[GeneratedImage],
+        delivery: Delivered,
     ) -> list[str]:
         """Post the images with what ``delivery`` says of them; returns their file ids.
+
+        ``ref`` None: the status line is not up yet; post where the job was asked.
 
         Raises:
             PublishError: the images could not be posted.

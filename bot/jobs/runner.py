@@ -29,12 +29,20 @@ from bot.jobs.outcomes import (
     Delivered,
     Failed,
     InputUnreadable,
+    NotStarted,
     Outcome,
     Paused,
     Unexpected,
 )
 from bot.jobs.pipeline import JobPipeline
-from bot.jobs.progress import CancelledUnit, JobRequest, Progress, ShuttingDown, log_event
+from bot.jobs.progress import (
+    CancelledUnit,
+    JobRequest,
+    NotStartedUnit,
+    Progress,
+    ShuttingDown,
+    log_event,
+)
 from bot.jobs.publisher import Publisher, PublishError, StatusView
 from bot.jobs.takeover import Takeover
 from bot.logs import redact_query_keys
@@ -86,6 +94,7 @@ class JobRunner:
         self._keeper: asyncio.Task[None] | None = None
         self._in_flight = 0  # units being generated right now
         self._closing = False
+        self._status_errors: dict[str, PublishError] = {}  # why a status line failed
         self._metrics.watch_queue(
             lambda: len(self._queue), lambda: self._in_flight, self._oldest_waiting_since
         )
@@ -237,6 +246,42 @@ class JobRunner:
         progress = Progress()
         log_event(job, "queued")
         logger.debug("job=%s prompt=%r", job.id, job.prompt)
+        units: list[Unit[JobRequest]] = []
+        self._jobs[job.id] = (job, units, progress)
+        # The status line is posted while the job waits for a worker: in a busy
+        # channel Slack takes one post a second, and generation must not queue
+        # behind it (the pipeline holds the images until the status exists).
+        status = asyncio.create_task(self._open_status(job, existing))
+        outcome: Outcome | NotStarted
+        try:
+            outcome = await self._pipeline.run(job, status, progress, units)
+        except QueueClosed:
+            outcome = Paused()
+        except LeaseLost:  # another process took it over; it answers the requester
+            await asyncio.gather(status, return_exceptions=True)
+            log_event(job, "handed_over")
+            return
+        except asyncio.CancelledError:
+            ref = status.result() if status.done() and not status.cancelled() else None
+            status.cancel()
+            await asyncio.shield(self._conclude(progress.job or job, ref, progress, Paused()))
+            raise
+        except Exception:  # the boundary: every failure reaches the requester
+            logger.exception("job=%s failed unexpectedly", job.id)
+            outcome = Failed(Unexpected())
+        finally:
+            self._jobs.pop(job.id, None)
+        ref = await status
+        if isinstance(outcome, NotStarted) or (ref is None and not isinstance(outcome, Delivered)):
+            await self._not_started(job)
+            return
+        # Delivered with no status line (posted where the job was asked, then Slack
+        # refused the line): the images are there; only the card is missing.
+        await self._conclude(progress.job or job, ref, progress, outcome)
+
+    async def _open_status(self, job: Job, existing: StatusRef | None) -> StatusRef | None:
+        """The job's status line, journaled; None (logged) when it cannot be posted, and
+        then the job's units still waiting are withdrawn: nothing more is made for it."""
         try:
             ref = await self._publisher.open_status(job, StatusView("queued"), existing)
             await self._journal.update(
@@ -247,31 +292,21 @@ class JobRunner:
             )
         except PublishError as exc:
             logger.exception("job=%s could not post its status", job.id)
-            await self._journal.update(job.id, "failed", error=_describe(exc))
-            log_event(job, "failed", error="status_not_posted")
-            await self._publisher.not_started(job)
-            return
-        units: list[Unit[JobRequest]] = []
-        self._jobs[job.id] = (job, units, progress)
-        try:
-            outcome = await self._pipeline.run(job, ref, progress, units)
-        except QueueClosed:
-            outcome = Paused()
-        except LeaseLost:  # another process took it over; it answers the requester
-            log_event(job, "handed_over")
-            return
-        except asyncio.CancelledError:
-            await asyncio.shield(self._conclude(progress.job or job, ref, progress, Paused()))
-            raise
-        except Exception:  # the boundary: every failure reaches the requester
-            logger.exception("job=%s failed unexpectedly", job.id)
-            outcome = Failed(Unexpected())
-        finally:
-            self._jobs.pop(job.id, None)
-        await self._conclude(progress.job or job, ref, progress, outcome)
+            fail(await self._queue.withdraw(job.id), NotStartedUnit)
+            self._status_errors[job.id] = exc
+            return None
+        return ref
+
+    async def _not_started(self, job: Job) -> None:
+        """No status line: the requester hears it by what is left, and is charged nothing
+        (an image a worker had already started is dropped, never posted)."""
+        error = self._status_errors.pop(job.id, None)
+        await self._journal.update(job.id, "failed", error=_describe(error or Unexpected()))
+        log_event(job, "failed", error="status_not_posted")
+        await self._publisher.not_started(job)
 
     async def _conclude(
-        self, job: Job, ref: StatusRef, progress: Progress, outcome: Outcome
+        self, job: Job, ref: StatusRef | None, progress: Progress, outcome: Outcome
     ) -> None:
         """Journal how the job ended, log it, and have the publisher say it."""
         if isinstance(outcome, Failed):

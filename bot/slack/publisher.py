@@ -68,6 +68,11 @@ def outcome_text(job: Job, outcome: Interrupted | Cancelled | Paused) -> str:
     return say("status.interrupted", ago=ago, request=request, retry=retry)
 
 
+def _reply_thread(job: Job) -> str | None:
+    """Where a job is answered: in its thread, or top level for a slash command."""
+    return job.reply_thread if job.source != "command" else None
+
+
 class SlackPublisher:
     def __init__(self, writer: SlackWriter, files: FileFetcher) -> None:
         self._writer = writer
@@ -95,8 +100,7 @@ class SlackPublisher:
             except DeliveryError as exc:
                 raise _publish_error(exc) from exc
             return existing
-        thread = job.reply_thread if job.source != "command" else None
-        channel, moved = job.channel, False
+        channel, thread, moved = job.channel, _reply_thread(job), False
         try:
             try:
                 ts = await self._writer.post(channel, text, thread)
@@ -126,17 +130,24 @@ class SlackPublisher:
 
     # ---- how it ends -------------------------------------------------------------------
     async def deliver(
-        self, job: Job, ref: StatusRef, images: Sequence[GeneratedImage], delivery: Delivered
+        self,
+        job: Job,
+        ref: StatusRef | None,
+        images: Sequence[GeneratedImage],
+        delivery: Delivered,
     ) -> list[str]:
         comment = self._comment(job, delivery)
         try:
             files = await self._writer.upload(job.prompt, images)
         except DeliveryError as exc:
             raise _publish_error(exc) from exc
+        # No status line yet (Slack is throttling its post): where the job was asked.
+        channel = ref.conversation if ref else job.channel
+        thread = ref.thread if ref else _reply_thread(job)
         try:
-            await self._writer.share(ref.conversation, ref.thread, files, comment)
+            await self._writer.share(channel, thread, files, comment)
         except DeliveryError as exc:
-            if exc.code not in UNREACHABLE or self._lines.moved_to_dm(ref):
+            if exc.code not in UNREACHABLE or (ref and self._lines.moved_to_dm(ref)):
                 raise _publish_error(exc) from exc
             try:  # the files are uploaded already: only share them again
                 await self._writer.share(await self._move_to_dm(job), None, files, comment)
@@ -208,8 +219,7 @@ class SlackPublisher:
             if ref is not None:
                 await self._lines.show(ref, text, final=True, blocks=blocks)
             else:
-                thread = job.reply_thread if job.source != "command" else None
-                await self._writer.post(job.channel, text, thread)
+                await self._writer.post(job.channel, text, _reply_thread(job))
         except DeliveryError:
             if not job.response_url:
                 raise

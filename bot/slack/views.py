@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.jobs import Job
+from bot.jobs.accounting import Stats
 from bot.options import RATIOS
-from bot.slack import ids
+from bot.slack import ids, reports
 from bot.slack.mrkdwn import HistoryItem, history_text, request_line
 from bot.text import COMMAND, say
 
@@ -24,6 +25,11 @@ def _plain(text: str) -> Block:
 
 def _section(text: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def text_card(text: str) -> list[Block]:
+    """Blocks for a plain answer where a card was expected."""
+    return [_section(text)]
 
 
 def _button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
@@ -147,8 +153,10 @@ def edit_message_modal(metadata: str, images: int) -> Block:
     }
 
 
-def home_view(usage_report: str, history: Sequence[HistoryItem]) -> Block:
-    """The App Home tab."""
+def home_view(
+    usage_report: str, history: Sequence[HistoryItem], stats: Sequence[Block] = ()
+) -> Block:
+    """The App Home tab; an admin's also shows the stats card."""
     return {
         "type": "home",
         "blocks": [
@@ -161,5 +169,54 @@ def home_view(usage_report: str, history: Sequence[HistoryItem]) -> Block:
                 "type": "context",
                 "elements": [{"type": "mrkdwn", "text": say("home.help", command=COMMAND)}],
             },
+            *([{"type": "divider"}, *stats] if stats else []),
         ],
     }
+
+
+def stats_card(windows: Sequence[tuple[str, Stats]], budget: str | None = None) -> list[Block]:
+    """``/banana stats`` for admins: per window, totals and rates, then the top ten
+    users and channels side by side."""
+    blocks: list[Block] = [{"type": "header", "text": _plain(say("stats.title"))}]
+    if budget:
+        blocks.append(_section(budget))
+    for window, stats in windows:
+        blocks.append(_section(reports.stats_summary(window, stats)))
+        tops = (
+            reports.tally_lines("stats.top_users", stats.by_user, "user"),
+            reports.tally_lines("stats.top_channels", stats.by_channel, "channel"),
+        )
+        blocks.append({"type": "section", "fields": [_mrkdwn(top) for top in tops]})
+    blocks.append({"type": "context", "elements": [_mrkdwn(say("stats.footnote"))]})
+    return blocks
+
+
+def card_text(blocks: Sequence[Block]) -> str:
+    """A card's words as one mrkdwn text, for where only text goes (a DM reply)."""
+    parts = []
+    for block in blocks:
+        texts = [block.get("text") or {}, *block.get("fields", ())]
+        if block["type"] == "context":
+            texts += block["elements"]
+        for text in texts:
+            if text.get("text"):
+                header = block["type"] == "header"
+                parts.append(f"*{text['text']}*" if header else text["text"])
+    return "\n\n".join(parts)
+
+
+def forget_prompt() -> list[Block]:
+    """What ``/banana forget`` erases and what stays, and the button that does it."""
+    button = _button(say("button.forget"), ids.ACTION_FORGET, "forget", "danger")
+    button["confirm"] = {
+        "title": _plain(say("confirm.forget_title")),
+        "text": _plain(say("confirm.forget_text")),
+        "confirm": _plain(say("confirm.forget")),
+        "deny": _plain(say("confirm.keep")),
+        "style": "danger",
+    }
+    return [_section(say("forget.explain")), {"type": "actions", "elements": [button]}]
+
+
+def _mrkdwn(text: str) -> Block:
+    return {"type": "mrkdwn", "text": text}

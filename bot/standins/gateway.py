@@ -14,7 +14,7 @@ import json
 import random
 import re
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,6 +93,9 @@ class GatewayStandIn:
         self.in_flight = 0
         self.max_in_flight = 0
         self._script: deque[str] = deque()
+        # Previews of one prompt are numbered takes (a re-roll, each of --n 3) and
+        # seeded by the call's logid, so no two calls draw the same picture.
+        self._takes: Counter[str] = Counter()
         # The incompressible answer is megabytes of JSON: built once per shape.
         self._noise_bodies: dict[tuple[str, str], bytes] = {}
         self._runner: web.AppRunner | None = None
@@ -168,10 +171,10 @@ class GatewayStandIn:
         if mode in hostile.HOSTILE_MODES:
             return await hostile.reply(mode, request, record, self.trickle_interval)
         label = f"edit of {len(inputs)} image(s)" if inputs else self.label
-        return await self._reply(mode, prompt, ratio, size, label)
+        return await self._reply(mode, prompt, ratio, size, label, logid)
 
     async def _reply(
-        self, mode: str, prompt: str, ratio: str, size: str, label: str = ""
+        self, mode: str, prompt: str, ratio: str, size: str, label: str = "", logid: str = ""
     ) -> web.StreamResponse:
         if mode == "noise":
             body = self._noise_bodies.get((ratio, size))
@@ -214,7 +217,11 @@ class GatewayStandIn:
         elif mode == "not_image":
             contents.append(_inline("image/png", base64.b64encode(b"plain text").decode()))
         else:
-            images = await asyncio.to_thread(self._images, mode, prompt, ratio, size, label)
+            shown = _DIRECTIVE.sub("", prompt).strip()
+            takes = [self._next_take(shown) for _ in range(2 if mode == "two_images" else 1)]
+            images = await asyncio.to_thread(
+                self._images, mode, shown, ratio, size, label, takes, logid
+            )
             if mode == "thought":
                 thought = _inline("image/png", images[0][1])
                 contents.append({**thought, "thought": True})
@@ -236,17 +243,28 @@ class GatewayStandIn:
         choices = [{"finish_reason": "stop", "message": {"multimodal_contents": contents}}]
         return json.dumps({"code": 0, "msg": "success", "data": {"choices": choices}}).encode()
 
+    def _next_take(self, prompt: str) -> int:
+        self._takes[prompt] += 1
+        return self._takes[prompt]
+
     def _images(
-        self, mode: str, prompt: str, ratio: str, size: str, label: str
+        self,
+        mode: str,
+        prompt: str,
+        ratio: str,
+        size: str,
+        label: str,
+        takes: list[int],
+        seed: str,
     ) -> list[tuple[str, str]]:
-        shown = _DIRECTIVE.sub("", prompt).strip()
         image_format, mime = ("JPEG", "image/jpeg") if mode == "jpeg" else ("PNG", "image/png")
-        data = render_preview(shown, ratio, size, image_format, label)
-        images = [(mime, base64.b64encode(data).decode())]
-        if mode == "two_images":
-            second = render_preview(shown + " (2)", ratio, size, image_format, label)
-            images.append((mime, base64.b64encode(second).decode()))
-        return images
+        return [
+            (mime, base64.b64encode(data).decode())
+            for data in (
+                render_preview(prompt, ratio, size, image_format, label, take, seed)
+                for take in takes
+            )
+        ]
 
 
 def _inline(mime: str, data: str) -> dict[str, Any]:

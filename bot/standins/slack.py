@@ -127,6 +127,19 @@ class SlackStandIn:
         self._notify("message", message.view())
         return message
 
+    def restore(self, messages: list[Message], uploads: dict[str, dict[str, Any]]) -> None:
+        """Bring back a saved workspace (the sandbox's transcript, after a restart).
+
+        Files get this run's URLs; new ids continue after the restored ones."""
+        self.uploads.update(uploads)
+        for message in messages:
+            message.files = [
+                self._file_object(f["id"]) for f in message.files if f.get("id") in self.uploads
+            ]
+        self.messages[:0] = messages
+        numbers = [int(i[1:]) for i in self.uploads if i[1:].isdigit()]
+        self._ids = itertools.count(max(numbers, default=0) + 1)
+
     def visible(self, channel: str | None = None) -> list[Message]:
         return [
             m

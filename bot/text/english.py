@@ -196,4 +196,62 @@ MESSAGES: dict[str, Entry] = {
     "modal.what_changes": "What should change in the {images}?",
     "modal.what_changes_images": {"one": "image", "other": "{count} images"},
     "modal.placeholder": "make it night, watercolor",
+    # ---- for the people who run it: budget, stats, forget (issue 18) -------------------------
+    "refused.budget": (
+        "💸 This month's image budget is used up, so I can't start new images until "
+        "{resets}. Images already on their way will still arrive."
+    ),
+    "budget.notice_80": (
+        "⚠️ banana has used {percent}% of this month's image budget: ${spent} of ${budget} "
+        "(estimated at list prices). At 100% new requests from non-admins are turned away "
+        "until {resets}."
+    ),
+    "budget.notice_100": (
+        "🛑 banana has used this month's image budget: ${spent} of ${budget} (estimated at "
+        "list prices). New requests from non-admins are turned away until {resets}; admins "
+        "can still ask, and images already on their way still arrive. Raise "
+        "`BANANA_MONTHLY_BUDGET` to lift it sooner."
+    ),
+    "budget.resets": "{date} 00:00 UTC",
+    "stats.denied": "Sorry, only the bot's admins can see its stats.",
+    "stats.title": "📊 banana stats",
+    "stats.today": "Today",
+    "stats.days": "Last {days} days",
+    "stats.summary": (
+        "*{window}* · {images} · ≈ ${cost}\n"
+        "Declined by the model: {refusals} · failed: {failures} of {requests} · "
+        "time to image: p50 {p50}, p95 {p95}"
+    ),
+    "stats.rate": "{percent}% ({count})",
+    "stats.no_time": "–",
+    "stats.top_users": "*Top users*",
+    "stats.top_channels": "*Top channels*",
+    "stats.tally": "{rank}. {who} — {images} · ${cost}",
+    "stats.nothing": "_none yet_",
+    "stats.dm": "a DM",
+    "stats.budget": "*Budget:* ${spent} of ${budget} this month ({percent}%), resets {resets}",
+    "stats.footnote": (
+        "Estimated at list prices. Rates are per request that ended; time to image runs "
+        "from asking to delivery, over the requests the journal still keeps."
+    ),
+    "forget.explain": (
+        "This erases what I keep about your requests: your prompts, your history and the "
+        "links to your results. Images already posted in Slack stay where they are "
+        "(delete those first with 🗑 on their cards if you want them gone). Your image "
+        "counts stay, without prompts, for today's quota and the monthly budget."
+    ),
+    "forget.use_command": "To erase your prompts and history, type `{command} forget`.",
+    "forget.done": {
+        "one": "🧹 Erased {count} request: its prompt and history are gone.",
+        "other": "🧹 Erased {count} requests: their prompts and history are gone.",
+    },
+    "forget.in_progress": (
+        " {requests} still in progress will be kept until they finish; "
+        "`{command} forget` again afterwards."
+    ),
+    "forget.posted_stay": " Images already posted in Slack stay.",
+    "button.forget": "Erase my history",
+    "confirm.forget_title": "Erase your history?",
+    "confirm.forget_text": "Your prompts and history will be erased for good.",
+    "confirm.forget": "Erase",
 }

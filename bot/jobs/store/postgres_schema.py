@@ -61,7 +61,26 @@ STEPS: Sequence[LiteralString] = (
     CREATE INDEX jobs_by_state ON jobs (state);
     CREATE INDEX jobs_by_thread ON jobs (result_thread, status_channel);
     """,
-    # 2: replicas: leases on jobs (which replica runs one, until when: seconds since
+    # 2: retention (issue 18): finished jobs fold into day aggregates before they are
+    # pruned; budget notices are posted once; ages are looked up by index.
+    """
+    CREATE TABLE daily_usage (
+        day double precision NOT NULL,
+        user_id text NOT NULL,
+        channel text NOT NULL,
+        size text NOT NULL,
+        images bigint NOT NULL DEFAULT 0,
+        cost double precision NOT NULL DEFAULT 0,
+        requests bigint NOT NULL DEFAULT 0,
+        declined bigint NOT NULL DEFAULT 0,
+        failed bigint NOT NULL DEFAULT 0,
+        PRIMARY KEY (day, user_id, channel, size)
+    );
+    CREATE INDEX daily_usage_by_user ON daily_usage (user_id, day);
+    CREATE TABLE notices (key text PRIMARY KEY, sent_at double precision NOT NULL);
+    CREATE INDEX jobs_by_finish ON jobs (finished_at);
+    """,
+    # 3: replicas: leases on jobs (which replica runs one, until when: seconds since
     # the epoch by the server's clock), and the one gateway pacer they share
     # and the line of images waiting for it (postgres_pacer.py, postgres_queue.py).
     """

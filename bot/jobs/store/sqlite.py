@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot.jobs.accounting import ADD_UP, JOB_COUNTS, Forgotten
 from bot.jobs.job import Job
 from bot.jobs.journal import (
     ACTIVE_SQL,
@@ -41,9 +42,20 @@ from bot.jobs.journal import (
 )
 from bot.jobs.leases import LeaseLost
 from bot.jobs.limits import Limits, day_start, month_start
+from bot.jobs.retention import Cutoffs
 from bot.jobs.store import sqlite_schema
 
 T = TypeVar("T")
+
+# Finished jobs matching ``{where}`` added to their day's aggregates (then deleted).
+FOLD = (
+    "INSERT INTO daily_usage (day, user_id, channel, size, images, cost, requests, declined,"
+    " failed) SELECT CAST(COALESCE(finished_at, updated_at) / 86400 AS INTEGER) * 86400.0,"
+    f" user_id, channel, size, {JOB_COUNTS} FROM jobs"
+    f" WHERE state NOT IN {ACTIVE_SQL} AND {{where}} GROUP BY 1, 2, 3, 4"
+    f" ON CONFLICT (day, user_id, channel, size) DO UPDATE SET {ADD_UP}"
+)
+FOLDED = f"DELETE FROM jobs WHERE state NOT IN {ACTIVE_SQL} AND {{where}}"
 
 
 class SqliteJournal(Journal):
@@ -59,6 +71,7 @@ class SqliteJournal(Journal):
         " AND state = 'delivered' AND NOT deleted AND version IS NOT NULL ORDER BY version"
     )
     UNFINISHED = f"SELECT * FROM jobs WHERE state IN {ACTIVE_SQL} ORDER BY created_at, rowid"
+    MARK = "?"
 
     def __init__(
         self, db: sqlite3.Connection, executor: ThreadPoolExecutor, lock: int, lease_seconds: float
@@ -153,6 +166,10 @@ class SqliteJournal(Journal):
             "WHERE user_id = ? AND state = 'delivered' AND finished_at >= ?",
             user,
             day_start(job.created_at),
+        ) + self._scalar(
+            "SELECT COALESCE(SUM(images), 0) FROM daily_usage WHERE user_id = ? AND day >= ?",
+            user,
+            day_start(job.created_at),
         )
         reserved = self._scalar(
             f"SELECT COALESCE(SUM(count), 0) FROM jobs WHERE user_id = ? AND state IN {ACTIVE_SQL}",
@@ -239,17 +256,69 @@ class SqliteJournal(Journal):
             " FROM jobs WHERE user_id = ? AND state = 'delivered' AND finished_at >= ?",
             (today, today, user, month),
         ).fetchone()
+        folded = self._db.execute(
+            "SELECT"
+            " COALESCE(SUM(CASE WHEN day >= ? THEN images END), 0),"
+            " COALESCE(SUM(CASE WHEN day >= ? THEN cost END), 0),"
+            " COALESCE(SUM(cost), 0)"
+            " FROM daily_usage WHERE user_id = ? AND day >= ?",
+            (today, today, user, month),
+        ).fetchone()
         active = self._scalar(
             f"SELECT COUNT(*) FROM jobs WHERE user_id = ? AND state IN {ACTIVE_SQL}", user
         )
-        return Usage(int(row[0]), float(row[1]), float(row[2]), active)
-
-    async def prune_deliveries(self, older_than_seconds: float = 7 * 86400) -> None:
-        await self._run(
-            self._write,
-            "DELETE FROM deliveries WHERE seen_at < ?",
-            [time.time() - older_than_seconds],
+        return Usage(
+            int(row[0] + folded[0]),
+            float(row[1] + folded[1]),
+            float(row[2] + folded[2]),
+            active,
         )
+
+    async def _prune(self, cutoffs: Cutoffs) -> int:
+        return await self._run(self._prune_now, cutoffs)
+
+    def _prune_now(self, cutoffs: Cutoffs) -> int:
+        older = "COALESCE(finished_at, updated_at) < ?"
+        with self._db:
+            pruned = self._fold(older, cutoffs.jobs)
+            self._db.execute("DELETE FROM deliveries WHERE seen_at < ?", (cutoffs.deliveries,))
+            self._db.execute("DELETE FROM daily_usage WHERE day < ?", (cutoffs.aggregates,))
+            self._db.execute("DELETE FROM notices WHERE sent_at < ?", (cutoffs.notices,))
+        return pruned
+
+    def _fold(self, where: str, *args: object) -> int:
+        """Count the finished jobs matching ``where`` in the aggregates, then delete them
+        (inside the caller's transaction)."""
+        self._db.execute(FOLD.format(where=where), args)
+        return self._db.execute(FOLDED.format(where=where), args).rowcount
+
+    async def forget(self, user: str) -> Forgotten:
+        return await self._run(self._forget, user)
+
+    def _forget(self, user: str) -> Forgotten:
+        with self._db:
+            erased = self._fold("user_id = ?", user)
+            running = self._scalar(
+                f"SELECT COUNT(*) FROM jobs WHERE user_id = ? AND state IN {ACTIVE_SQL}", user
+            )
+        return Forgotten(erased, running)
+
+    async def claim_notice(self, key: str) -> bool:
+        return await self._run(self._claim_notice, key)
+
+    def _claim_notice(self, key: str) -> bool:
+        with self._db:
+            claimed = self._db.execute(
+                "INSERT INTO notices (key, sent_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                (key, time.time()),
+            )
+        return claimed.rowcount == 1
+
+    async def release_notice(self, key: str) -> None:
+        await self._run(self._write, "DELETE FROM notices WHERE key = ?", [key])
+
+    async def _read(self, sql: str, *args: object) -> list[sqlite3.Row]:
+        return await self._run(self._rows, sql, args)
 
     async def _entries(self, sql: str, *args: object) -> list[Entry]:
         rows = await self._run(self._rows, sql, args)

@@ -84,7 +84,27 @@ STEPS: Sequence[Step] = (
     _statements("ALTER TABLE jobs DROP COLUMN file_urls"),
     # 3: version numbering and thread listings look jobs up by thread.
     _statements("CREATE INDEX jobs_by_thread ON jobs (result_thread, status_channel)"),
-    # 4: leases (which process runs a job, until when); one process, but one interface.
+    # 4: retention (issue 18): finished jobs fold into day aggregates before they are
+    # pruned; budget notices are posted once; ages are looked up by index.
+    _statements(
+        """CREATE TABLE daily_usage (
+            day REAL NOT NULL,
+            user_id TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            size TEXT NOT NULL,
+            images INTEGER NOT NULL DEFAULT 0,
+            cost REAL NOT NULL DEFAULT 0,
+            requests INTEGER NOT NULL DEFAULT 0,
+            declined INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (day, user_id, channel, size)
+        )""",
+        "CREATE INDEX daily_usage_by_user ON daily_usage (user_id, day)",
+        "CREATE TABLE notices (key TEXT PRIMARY KEY, sent_at REAL NOT NULL)",
+        "CREATE INDEX jobs_by_finish ON jobs (finished_at)",
+        "CREATE INDEX deliveries_by_age ON deliveries (seen_at)",
+    ),
+    # 5: leases (which process runs a job, until when); one process, but one interface.
     _statements(
         "ALTER TABLE jobs ADD COLUMN leased_by TEXT",
         "ALTER TABLE jobs ADD COLUMN lease_until REAL",

@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.jobs import Job
 from bot.markup import to_plain
-from bot.slack import mrkdwn
+from bot.slack import mrkdwn, views
 from bot.slack.listeners.intake import Admitted, Intake
 from bot.text import COMMAND, say
 
@@ -27,6 +27,10 @@ class CommandListeners:
             await ack(text=say("malformed_request"), response_type="ephemeral")
             return
         text = to_plain(str(command.get("text", "")))
+        card = await self._card(user, text.strip().lower())
+        if card is not None:
+            await ack(text=views.card_text(card), blocks=card, response_type="ephemeral")
+            return
         answer = await self._intake.words(user, text, COMMAND) or self._intake.gate(channel)
         parsed, error = (None, answer) if answer else self._intake.parse(text, COMMAND)
         if parsed is None:
@@ -55,6 +59,14 @@ class CommandListeners:
             await ack(text=admitted.refusal, response_type="ephemeral")
         else:
             await ack()
+
+    async def _card(self, user: str, word: str) -> list[views.Block] | None:
+        """The answers that carry blocks: the stats card, and forget's confirm button."""
+        if word == "stats":
+            return await self._intake.operators.stats_card(user)
+        if word == "forget":
+            return views.forget_prompt()
+        return None
 
     async def on_unknown_command(self, ack: AsyncAck) -> None:
         await ack(text=say("unknown_command", command=COMMAND), response_type="ephemeral")

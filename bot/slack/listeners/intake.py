@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.jobs import Admission, Entry, Job, JobRunner, Journal, Limits, Source
+from bot.jobs.budget import BudgetWatch
 from bot.metrics import Metrics
 from bot.options import ParsedRequest, UsageError, parse_request
 from bot.slack import mrkdwn, views
 from bot.slack.downloads import FileFetcher
+from bot.slack.listeners.operators import Operators
 from bot.slack.payloads import channel_id, clicking_user, image_file_ids
 from bot.slack.writer import DeliveryError, SlackWriter
 from bot.text import COMMAND, count, say
@@ -66,6 +68,7 @@ class Intake:
         metrics: Metrics | None = None,
         max_queue: int,
         free_previews: bool = False,
+        budget: BudgetWatch | None = None,
     ) -> None:
         self._metrics = metrics or Metrics()
         self._background: set[asyncio.Task[None]] = set()
@@ -78,6 +81,7 @@ class Intake:
         self._max_prompt = max_prompt
         self._max_queue = max_queue
         self._free_previews = free_previews  # offline previews: nothing has a price
+        self.operators = Operators(journal, limits, budget, self._later)
 
     # ---- words and parsing ------------------------------------------------------------
     async def words(self, user: str, text: str, name: str) -> str | None:
@@ -91,6 +95,10 @@ class Intake:
             return mrkdwn.cancel_report_text(await self._runner.cancel_queued(user))
         if word == "history":
             return mrkdwn.history_text(await self.history(user))
+        if word == "stats":
+            return views.card_text(await self.operators.stats_card(user))
+        if word == "forget":  # it needs a button, which only the command's answer carries
+            return say("forget.use_command", command=COMMAND)
         return None
 
     def gate(self, channel: str) -> str | None:
@@ -141,6 +149,11 @@ class Intake:
             logger.info("request not acted on: %s channel=%s", _GATE_LOG[closed], job.channel)
             self._count(job, f"refused_{closed}")
             return Admitted(False, say(_GATE_TEXT[closed]))
+        over_budget = await self.operators.over_budget(job)
+        if over_budget:
+            logger.info("request not acted on: the monthly budget is used up user=%s", job.user)
+            self._count(job, "refused_budget")
+            return Admitted(False, over_budget)
         decision = await self._journal.admit(job, keys, self._limits)
         self._count(job, decision.admission.value)
         if decision.admission is Admission.DUPLICATE:
@@ -249,7 +262,8 @@ class Intake:
             await self.notice(body, say("modal_failed"))
 
     async def show_home(self, user: str) -> None:
-        view = views.home_view(await self.usage_report(user), await self.history(user))
+        stats = await self.operators.stats_card(user) if self._limits.is_admin(user) else []
+        view = views.home_view(await self.usage_report(user), await self.history(user), stats)
         self._later(self._writer.publish_home(user, view))
 
     async def notice(

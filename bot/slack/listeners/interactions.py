@@ -28,6 +28,7 @@ class InteractionListeners:
         app.action(ids.ACTION_RATIO)(self.on_ratio)
         app.action(ids.ACTION_EDIT)(self.on_edit)
         app.action(ids.ACTION_DELETE)(self.on_delete)
+        app.action(ids.ACTION_FORGET)(self.on_forget)
         app.view(ids.VIEW_EDIT)(self.on_edit_submitted)
         app.shortcut(ids.SHORTCUT_EDIT_MESSAGE)(self.on_edit_message)
         app.view(ids.VIEW_EDIT_MESSAGE)(self.on_edit_message_submitted)
@@ -61,6 +62,13 @@ class InteractionListeners:
         refusal = await self._intake.delete(entry, clicking_user(body))
         if refusal:
             await self._intake.notice(body, refusal)
+
+    async def on_forget(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        """Erase whoever clicked's own history (never anyone named in the payload)."""
+        await ack()
+        user = clicking_user(body)
+        if user:
+            await self._intake.notice(body, await self._intake.operators.forget(user))
 
     async def on_edit_submitted(
         self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
