@@ -96,7 +96,8 @@ class SharedFairQueue(Generic[T]):
         self._concurrency = concurrency
         self._interval = min_interval
         self._units: dict[int, Unit[T]] = {}  # this replica's, by row
-        self._put_here = asyncio.Event()
+        self._put_here = asyncio.Event()  # wakes this replica's looker (no NOTIFY needed)
+        self._looking = asyncio.Lock()
         self._closed = False
 
     def __len__(self) -> int:
@@ -105,12 +106,13 @@ class SharedFairQueue(Generic[T]):
     async def put(self, unit: Unit[T]) -> None:
         if self._closed:
             raise QueueClosed()
-        async with self._pool.connection() as conn, conn.pipeline():
+        # Only this replica can take its unit, so only it is woken (others' turn to
+        # look comes when a unit is taken or a call ends: those notify).
+        async with self._pool.connection() as conn:
             cursor = await conn.execute(
                 PUT,
                 {"job": unit.job_id, "user": unit.user, "owner": self._owner, "lease": self._lease},
             )
-            await conn.execute(NOTIFY)
             rows = await cursor.fetchall()
         if not rows:  # cancelled from another replica before its first unit was queued
             fail([unit], CancelledUnit)
@@ -124,22 +126,25 @@ class SharedFairQueue(Generic[T]):
         Raises:
             QueueClosed: the queue was closed.
         """
-        while True:
-            if self._closed:
-                raise QueueClosed()
-            woken, put = self._listener.changed(GATEWAY_CHANNEL), self._put_here
-            put.clear()
-            if self._units:
-                try:
-                    taken, wait = await self._take()
-                except psycopg.Error as exc:  # the database is away: look again soon
-                    logger.warning("could not take a unit from the shared queue: %s", exc)
-                    taken, wait = None, POLL_SECONDS
-                if taken is not None and taken in self._units:
-                    return self._units.pop(taken)
-            else:
-                wait = POLL_SECONDS
-            await _first_of(woken, put, within=wait)
+        # One worker of this replica looks at a time, the others wait behind it: a
+        # look takes at most one unit, and each costs the database a transaction.
+        async with self._looking:
+            while True:
+                if self._closed:
+                    raise QueueClosed()
+                woken, put = self._listener.changed(GATEWAY_CHANNEL), self._put_here
+                put.clear()
+                if self._units:
+                    try:
+                        taken, wait = await self._take()
+                    except psycopg.Error as exc:  # the database is away: look again soon
+                        logger.warning("could not take a unit from the shared queue: %s", exc)
+                        taken, wait = None, POLL_SECONDS
+                    if taken is not None and taken in self._units:
+                        return self._units.pop(taken)
+                else:
+                    wait = POLL_SECONDS
+                await _first_of(woken, put, within=wait)
 
     async def _take(self) -> tuple[int | None, float]:
         """The unit taken, if this replica's is next and may start now; else how long
