@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackClientError
 
 from bot.generation.factory import open_generation_client
 from bot.jobs import JobRunner, Journal, Limits, StoreError
+from bot.jobs.spool import Spool
 from bot.metrics import Metrics
 from bot.settings import Settings, SettingsError
 from bot.slack.app import EVENTS_PATH, build_bolt_app, build_web_app
@@ -99,6 +100,8 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
             workers=settings.concurrency,
             resume_within=settings.resume_within,
             metrics=metrics,
+            spool=Spool(settings.spool_path, settings.spool_max_mb * 1024**2),
+            deliver_within=settings.deliver_within,
         )
         bolt = build_bolt_app(settings, client, identity)
         intake = Intake(

@@ -75,6 +75,9 @@ class Settings:
     max_input_bytes: int = 50 * 1024**2  # the largest image to edit the bot downloads
     # A SQLite file (one process) or a PostgreSQL server (shared): BANANA_DB.
     database: Path | PostgresURL = Path("data/banana.db")
+    spool: Path | None = None  # None: beside a SQLite BANANA_DB, else ./data/spool
+    spool_max_mb: int = 1024
+    deliver_within: float = 1800.0  # seconds a made image may wait for Slack
     host: str | None = None  # None: 0.0.0.0; the sandbox ignores it (see sandbox_host)
     sandbox_host: str | None = None  # None: the sandbox listens on 127.0.0.1 only
     port: int = 3000
@@ -88,6 +91,15 @@ class Settings:
     def endpoint(self) -> str:
         """The gateway URL without the key: ``BANANA_API_URL`` or the network's."""
         return self.api_url or ENDPOINTS[self.network]
+
+    @property
+    def spool_path(self) -> Path:
+        """Where made images wait for Slack: ``BANANA_SPOOL``, else beside the journal."""
+        if self.spool is not None:
+            return self.spool
+        if isinstance(self.database, Path):
+            return self.database.parent / "spool"
+        return Path("data/spool")
 
     @property
     def slack_configured(self) -> bool:
@@ -152,6 +164,11 @@ class Settings:
                 "BANANA_MAX_INPUT_BYTES", int, cls.max_input_bytes, minimum=1
             ),
             database=env.database("BANANA_DB", cls.database),
+            spool=env.path("BANANA_SPOOL"),
+            spool_max_mb=env.number("BANANA_SPOOL_MAX_MB", int, cls.spool_max_mb, minimum=1),
+            deliver_within=env.number(
+                "BANANA_DELIVERY_WITHIN", float, cls.deliver_within, minimum=1
+            ),
             host=env.text("HOST"),
             sandbox_host=env.text("BANANA_SANDBOX_HOST"),
             port=env.number("PORT", int, cls.port, minimum=0, maximum=65535),
@@ -180,6 +197,10 @@ class _Reader:
                     f"(got {value!r})"
                 )
         return values
+
+    def path(self, name: str) -> Path | None:
+        value = self.text(name)
+        return None if value is None else Path(value)
 
     def url(self, name: str) -> str | None:
         value = self.text(name)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from bot.generation import GeneratedImage
 from bot.jobs import InputFile, Job, PublishError, StatusRef
 from bot.jobs.outcomes import Delivered, InputUnreadable, Outcome
-from bot.jobs.publisher import StatusView
+from bot.jobs.publisher import StatusView, UploadedFile
 
 
 @dataclass
@@ -23,6 +23,7 @@ class RecordingPublisher:
     inputs: dict[str, InputFile] = field(default_factory=dict)
     refuse_status: bool = False
     refuse_upload: str = ""
+    uploaded: dict[str, int] = field(default_factory=dict)  # job → images, not yet shared
 
     async def open_status(
         self, job: Job, view: StatusView, existing: StatusRef | None = None
@@ -35,13 +36,17 @@ class RecordingPublisher:
     async def show_status(self, job: Job, ref: StatusRef, view: StatusView) -> None:
         self.statuses.append((job.id, view))
 
-    async def deliver(
-        self, job: Job, ref: StatusRef, images: Sequence[GeneratedImage], delivery: Delivered
-    ) -> list[str]:
+    async def upload(self, job: Job, images: Sequence[GeneratedImage]) -> list[UploadedFile]:
         if self.refuse_upload:
             raise PublishError("no", code=self.refuse_upload)
-        self.delivered.append((job.id, len(images), delivery))
-        return [f"F{job.id}-{n}" for n in range(len(images))]
+        self.uploaded[job.id] = len(images)
+        return [UploadedFile(f"F{job.id}-{n}", job.prompt) for n in range(len(images))]
+
+    async def share(
+        self, job: Job, ref: StatusRef, files: Sequence[UploadedFile], delivery: Delivered
+    ) -> list[str]:
+        self.delivered.append((job.id, self.uploaded.pop(job.id), delivery))
+        return [f.id for f in files]
 
     async def finish(self, job: Job, ref: StatusRef | None, outcome: Outcome) -> None:
         self.outcomes.append((job.id, ref, outcome))

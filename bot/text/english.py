@@ -196,4 +196,13 @@ MESSAGES: dict[str, Entry] = {
     "modal.what_changes": "What should change in the {images}?",
     "modal.what_changes_images": {"one": "image", "other": "{count} images"},
     "modal.placeholder": "make it night, watercolor",
+    # ---- durable delivery (issue 11) ------------------------------------------------------
+    "status.spooled": (
+        "⏳ Made — Slack is not taking images right now; yours is kept and will be "
+        "posted here as soon as Slack is back — {request}"
+    ),
+    "failure.undelivered": (
+        "Your image was made, but Slack could not be reached for long enough to post it, "
+        "so it was dropped. Send the request again."
+    ),
 }

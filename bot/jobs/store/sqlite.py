@@ -167,13 +167,13 @@ class SqliteJournal(Journal):
             if thread_ts:
                 latest = self._scalar(
                     "SELECT COALESCE(MAX(version), 0) FROM jobs WHERE status_channel = ?"
-                    " AND result_thread = ? AND state IN ('delivered', 'uploading')",
+                    " AND result_thread = ? AND state IN ('delivered', 'spooled', 'uploading')",
                     channel,
                     thread_ts,
                 )
                 version = latest + 1
             self._db.execute(
-                "UPDATE jobs SET state = 'uploading', version = ?, logids = ?, updated_at = ?"
+                "UPDATE jobs SET state = 'spooled', version = ?, logids = ?, updated_at = ?"
                 " WHERE id = ?",
                 (version, logids, time.time(), job_id),
             )
