@@ -229,9 +229,10 @@ class SlackWriter:
         try:
             async with self._session.post(url, data=_slices(data), headers=headers) as response:
                 if response.status != 200:
-                    raise SlackRequestError(
-                        f"the upload of {name} failed (HTTP {response.status}: "
-                        f"{(await response.text())[:200]})"
+                    # Its HTTP code tells a server error (retried) from a refusal.
+                    raise DeliveryError(
+                        f"the upload of {name} failed (HTTP {response.status})",
+                        code=f"http_{response.status}",
                     )
         except aiohttp.ClientError as exc:
             raise SlackRequestError(f"the upload of {name} failed ({exc})") from exc
