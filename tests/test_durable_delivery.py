@@ -153,3 +153,21 @@ async def test_a_crash_at_the_share_is_reported_and_never_shared_twice(
     assert len(slack.calls_to("files.completeUploadExternal")) == 1
     assert len(gateway.requests) == 1
     assert spooled(tmp_path) == []
+
+
+async def test_when_the_channel_is_gone_too_the_requester_is_told_by_dm(
+    gateway: GatewayStandIn, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    dm = slack.add_conversation("D0ALICE", "alice", "im", user=USER)
+    async with running_bot(gateway, slack, tmp_path, BANANA_DELIVERY_WITHIN="3") as bot:
+        await ask(bot, slack, "a cat in an archived channel", mention=True)
+        await eventually(lambda: gateway.requests)
+        slack.outage(12)
+        slack.conversations[CHANNEL].archived = True  # while Slack was away
+        (told,) = await eventually(
+            lambda: [m for m in slack.visible(dm.id) if "could not be reached" in m.text],
+            limit=40,
+        )
+    assert "a cat in an archived channel" in told.text
+    assert results(slack) == []
+    assert spooled(tmp_path) == []

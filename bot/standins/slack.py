@@ -42,6 +42,7 @@ class Conversation:
     kind: str = "public"  # public | private | im
     member: bool = True  # is the bot a member
     user: str | None = None  # the other side of an im
+    archived: bool = False
 
 
 @dataclass
@@ -268,6 +269,8 @@ class SlackStandIn:
         conversation = self.conversations.get(channel)
         if conversation is None or (conversation.kind != "public" and not conversation.member):
             raise _Error("channel_not_found")
+        if conversation.archived:
+            raise _Error("is_archived")
         if not conversation.member:
             raise _Error("not_in_channel")
         return conversation
@@ -307,6 +310,8 @@ class SlackStandIn:
 
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         message = self._existing(args)
+        if self.conversations.get(message.channel, Conversation("", "")).archived:
+            raise _Error("is_archived")
         message.text = str(args.get("text", message.text))
         message.blocks = _blocks(args) or message.blocks
         message.edits += 1
