@@ -63,6 +63,11 @@ class StoreError(Exception):
     why and what to do, and carries no password."""
 
 
+class JournalUnwritable(StoreError):
+    """A write failed while running (the disk is full, the file became read-only):
+    the request that needed it fails; the process stays up."""
+
+
 class Admission(enum.Enum):
     ACCEPTED = "accepted"
     DUPLICATE = "duplicate"

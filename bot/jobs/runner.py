@@ -19,7 +19,7 @@ from bot.generation import GenerationClient, GenerationError
 from bot.jobs.delivery import Delivery
 from bot.jobs.fair_queue import FairQueue, QueueClosed, Unit
 from bot.jobs.job import Job, StatusRef
-from bot.jobs.journal import Entry, Journal
+from bot.jobs.journal import Entry, Journal, StoreError
 from bot.jobs.outcomes import (
     Cancelled,
     Delivered,
@@ -299,6 +299,25 @@ class JobRunner:
         self, job: Job, ref: StatusRef, progress: Progress, outcome: Outcome
     ) -> None:
         """Journal how the job ended, log it, and have the publisher say it."""
+        try:
+            await self._journal_outcome(job, progress, outcome)
+        except StoreError:  # a full disk: the requester is still told
+            logger.exception("job=%s: how it ended could not be journaled", job.id)
+        try:
+            await self._delivery.tell(job, ref, outcome)  # retried while Slack is away
+        except PublishError:
+            if not isinstance(outcome, Paused):
+                logger.exception("job=%s could not tell the requester how it ended", job.id)
+        if isinstance(outcome, Delivered):  # logged once it shows, as operators read it
+            log_event(
+                job,
+                "delivered",
+                images=outcome.images,
+                elapsed=f"{progress.elapsed:.1f}s",
+                logids=",".join(made.logid for made in outcome.made),
+            )
+
+    async def _journal_outcome(self, job: Job, progress: Progress, outcome: Outcome) -> None:
         if isinstance(outcome, Failed):
             progress.state = "failed"
             # A delivery resumed after a restart knows no attempts: keep the journal's.
@@ -323,16 +342,3 @@ class JobRunner:
             if progress.state in ("queued", "running"):
                 await self._journal.update(job.id, "queued")
             log_event(job, "paused")
-        try:
-            await self._delivery.tell(job, ref, outcome)  # retried while Slack is away
-        except PublishError:
-            if not isinstance(outcome, Paused):
-                logger.exception("job=%s could not tell the requester how it ended", job.id)
-        if isinstance(outcome, Delivered):  # logged once it shows, as operators read it
-            log_event(
-                job,
-                "delivered",
-                images=outcome.images,
-                elapsed=f"{progress.elapsed:.1f}s",
-                logids=",".join(made.logid for made in outcome.made),
-            )

@@ -205,4 +205,8 @@ MESSAGES: dict[str, Entry] = {
         "Your image was made, but Slack could not be reached for long enough to post it, "
         "so it was dropped. Send the request again."
     ),
+    "refused.journal_unwritable": (
+        "⚠️ I cannot save requests right now (the bot's storage is full or read-only), "
+        "so nothing was made. Tell the bot's admin, then try again."
+    ),
 }

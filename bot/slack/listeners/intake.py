@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from bot.jobs import Admission, Entry, Job, JobRunner, Journal, Limits, Source
+from bot.jobs import Admission, Entry, Job, JobRunner, Journal, JournalUnwritable, Limits, Source
 from bot.metrics import Metrics
 from bot.options import ParsedRequest, UsageError, parse_request
 from bot.slack import mrkdwn, views
@@ -141,7 +141,12 @@ class Intake:
             logger.info("request not acted on: %s channel=%s", _GATE_LOG[closed], job.channel)
             self._count(job, f"refused_{closed}")
             return Admitted(False, say(_GATE_TEXT[closed]))
-        decision = await self._journal.admit(job, keys, self._limits)
+        try:
+            decision = await self._journal.admit(job, keys, self._limits)
+        except JournalUnwritable:
+            logger.exception("request not acted on: the journal cannot be written")
+            self._count(job, "refused_journal")
+            return Admitted(False, say("refused.journal_unwritable"))
         self._count(job, decision.admission.value)
         if decision.admission is Admission.DUPLICATE:
             logger.info("duplicate delivery ignored key=%s", job.key)
@@ -184,8 +189,11 @@ class Intake:
 
     async def first_delivery(self, keys: list[str], surface: Source) -> bool:
         """False for a delivery seen before (Slack's retries, one message as two events)."""
-        if await self._journal.remember(keys):
-            return True
+        try:
+            if await self._journal.remember(keys):
+                return True
+        except JournalUnwritable:
+            return True  # admission fails the same way, and the requester is told why
         self._metrics.requests.labels(surface, "duplicate").inc()
         return False
 
