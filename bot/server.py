@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackClientError
 
 from bot.generation.factory import open_generation_client
 from bot.jobs import JobRunner, Journal, Limits, StoreError
-from bot.jobs.spool import Spool
+from bot.jobs.spool import Spool, SpoolUnusable
 from bot.metrics import Metrics
 from bot.settings import Settings, SettingsError
 from bot.slack.app import EVENTS_PATH, build_bolt_app, build_web_app
@@ -119,7 +119,11 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
         register_listeners(bolt, intake)
         await journal.prune_deliveries()
         runner.start()
-        resumed = await runner.recover()
+        try:
+            resumed = await runner.recover()
+        except SpoolUnusable as exc:
+            print(f"banana-bot serve: {exc}", file=sys.stderr)
+            return 1
         if resumed:
             logger.info("resumed %d job(s) left unfinished by the last run", resumed)
 

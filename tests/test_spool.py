@@ -9,7 +9,7 @@ import pytest
 
 from bot.generation.images import identify
 from bot.jobs.outcomes import Delivered, Made
-from bot.jobs.spool import Spool, SpoolFull
+from bot.jobs.spool import Spool, SpoolFull, SpoolUnusable
 from tests.conftest import png_claiming
 
 DELIVERY = Delivered(
@@ -68,3 +68,9 @@ def test_an_unreadable_spooled_job_reads_as_none(tmp_path: Path) -> None:
     spool.save("job1", images(), DELIVERY)
     (spool.root / "job1" / "0.png").write_bytes(b"not an image")
     assert spool.load("job1") is None
+
+
+def test_a_spool_that_cannot_be_created_says_which_setting(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(SpoolUnusable, match=r"^BANANA_SPOOL=.*a-file/spool: cannot create"):
+        Spool(tmp_path / "a-file" / "spool", 1024**2).open(keep=set())

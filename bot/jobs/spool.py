@@ -32,6 +32,10 @@ class SpoolFull(Exception):
     """The images would take the spool past its cap."""
 
 
+class SpoolUnusable(Exception):
+    """The spool's folder cannot be created or written; the message names BANANA_SPOOL."""
+
+
 @dataclass(frozen=True)
 class Spooled:
     """A job's images read back from the spool, and what its comment says."""
@@ -51,12 +55,21 @@ class Spool:
         (delivered or abandoned while its files were being removed).
 
         Raises:
-            OSError: the folder cannot be created or read.
+            SpoolUnusable: the folder cannot be created or written.
         """
-        self.root.mkdir(parents=True, exist_ok=True)
-        for entry in self.root.iterdir():
-            if entry.name.startswith(TEMPORARY) or entry.name not in keep:
-                shutil.rmtree(entry, ignore_errors=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            if not os.access(self.root, os.W_OK):
+                raise PermissionError(13, "not writable")
+            for entry in self.root.iterdir():
+                if entry.name.startswith(TEMPORARY) or entry.name not in keep:
+                    shutil.rmtree(entry, ignore_errors=True)
+        except OSError as exc:
+            raise SpoolUnusable(
+                f"BANANA_SPOOL={self.root}: cannot create or write it ({exc.strerror or exc}); "
+                "made images wait there for Slack: create it writable for this user, "
+                "or point BANANA_SPOOL elsewhere"
+            ) from exc
 
     def size(self) -> int:
         """Bytes held, over every job."""
