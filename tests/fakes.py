@@ -24,6 +24,7 @@ class RecordingPublisher:
     refuse_status: bool = False
     refuse_upload: str = ""
     uploaded: dict[str, int] = field(default_factory=dict)  # job → images, not yet shared
+    upload_outage: list[str] = field(default_factory=list)  # codes the next uploads fail with
 
     async def open_status(
         self, job: Job, view: StatusView, existing: StatusRef | None = None
@@ -39,6 +40,8 @@ class RecordingPublisher:
     async def upload(self, job: Job, images: Sequence[GeneratedImage]) -> list[UploadedFile]:
         if self.refuse_upload:
             raise PublishError("no", code=self.refuse_upload)
+        if self.upload_outage:
+            raise PublishError("not now", code=self.upload_outage.pop(0), retry_after=0.01)
         self.uploaded[job.id] = len(images)
         return [UploadedFile(f"F{job.id}-{n}", job.prompt) for n in range(len(images))]
 
