@@ -48,7 +48,8 @@ async def test_serve_on_postgresql_journals_there(
     with psycopg.connect(postgres_url) as conn:
         rows = conn.execute("SELECT prompt, state, images FROM jobs").fetchall()
     assert rows == [("a cat kept in postgres", "delivered", 1)]
-    assert not (tmp_path / "data").exists(), "no SQLite file on the side"
+    assert not list(tmp_path.rglob("*.db")), "no SQLite file on the side"
+    assert not list((tmp_path / "data" / "spool").iterdir()), "the spool is emptied"
 
 
 async def test_an_unreachable_postgresql_stops_start_up_with_one_line(
