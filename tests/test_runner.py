@@ -239,3 +239,28 @@ async def test_a_spooled_job_whose_spool_is_gone_is_generated_again(
     finally:
         await runner.close(grace=1.0)
         await journal.close()
+
+
+async def test_past_the_spools_cap_an_image_is_delivered_from_memory(
+    make_client: Callable[..., GenerationClient],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    journal = await Journal.open(tmp_path / "journal.db")
+    publisher = RecordingPublisher(upload_outage=["http_503"])
+    spool = Spool(tmp_path / "spool", 1)  # one byte: nothing fits
+    runner = JobRunner(make_client(), publisher, journal, workers=1, spool=spool)
+    runner.start()
+    await runner.recover()
+    job = a_job("a cat too big to spool")
+    try:
+        await journal.admit(job, [job.key], Limits())
+        runner.submit(job)
+        await eventually(lambda: publisher.outcomes)
+        assert isinstance(publisher.outcomes[0][2], Delivered)
+        assert "not spooled, delivered from memory only" in caplog.text
+        assert "BANANA_SPOOL_MAX_MB" in caplog.text
+        assert list(spool.root.iterdir()) == []
+    finally:
+        await runner.close(grace=1.0)
+        await journal.close()
