@@ -21,6 +21,7 @@ from bot.generation.factory import open_generation_client
 from bot.jobs import JobRunner, Journal, Limits, StoreError
 from bot.jobs.budget import BudgetWatch
 from bot.jobs.retention import PRUNE_EVERY, Periodic, Retention, prune_journal
+from bot.jobs.spool import Spool, SpoolUnusable
 from bot.metrics import Metrics
 from bot.settings import Settings, SettingsError
 from bot.slack.app import EVENTS_PATH, build_bolt_app, build_web_app
@@ -103,6 +104,8 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
             workers=settings.concurrency,
             resume_within=settings.resume_within,
             metrics=metrics,
+            spool=Spool(settings.spool_path, settings.spool_max_mb * 1024**2),
+            deliver_within=settings.deliver_within,
         )
         bolt = build_bolt_app(settings, client, identity)
         retention = Retention.of_days(settings.retention_days)
@@ -131,7 +134,11 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
         for chore in chores:
             chore.start()  # pruning's first round runs now: old delivery keys go at start
         runner.start()
-        resumed = await runner.recover()
+        try:
+            resumed = await runner.recover()
+        except SpoolUnusable as exc:
+            print(f"banana-bot serve: {exc}", file=sys.stderr)
+            return 1
         if resumed:
             logger.info("resumed %d job(s) left unfinished by the last run", resumed)
 

@@ -10,9 +10,13 @@ from typing import Literal
 from bot.options import ImageOptions
 
 Source = Literal["command", "mention", "dm"]
-# queued → running → uploading → delivered; or failed / cancelled / interrupted.
-State = Literal["queued", "running", "uploading", "delivered", "failed", "cancelled", "interrupted"]
-ACTIVE_STATES: tuple[State, ...] = ("queued", "running", "uploading")
+# queued → running → spooled → uploading → delivered; or failed / cancelled / interrupted.
+# spooled: made and on disk, not yet shown (safe to upload again); uploading: being
+# shared right now, so maybe shown (never shared again). Plain TEXT in the journal.
+State = Literal[
+    "queued", "running", "spooled", "uploading", "delivered", "failed", "cancelled", "interrupted"
+]
+ACTIVE_STATES: tuple[State, ...] = ("queued", "running", "spooled", "uploading")
 
 
 @dataclass(frozen=True)

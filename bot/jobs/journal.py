@@ -12,8 +12,10 @@ numbering atomic in its own way; the policy (what refuses a request, which
 columns may change, how a row reads back) lives here, once.
 
 Guarantees (see README): generation is at-least-once per job (a crash while
-generating regenerates on restart), delivery is at-most-once (a job caught
-mid-upload is never uploaded again; its requester is told instead).
+generating regenerates on restart); a generated job is ``spooled`` and delivered
+from the spool, across restarts (``bot/jobs/delivery.py``); sharing is
+at-most-once (a job caught mid-share is never shared again; its requester is
+told instead).
 """
 
 from __future__ import annotations
@@ -60,6 +62,11 @@ ACTIVE_SQL = "(" + ", ".join(f"'{s}'" for s in ACTIVE_STATES) + ")"
 class StoreError(Exception):
     """The journal's database cannot be used; the message names ``BANANA_DB``, says
     why and what to do, and carries no password."""
+
+
+class JournalUnwritable(StoreError):
+    """A write failed while running (the disk is full, the file became read-only):
+    the request that needed it fails; the process stays up."""
 
 
 class Admission(enum.Enum):
@@ -190,7 +197,8 @@ class Journal(Accounting):
     async def start_upload(
         self, job_id: str, channel: str, thread_ts: str | None, logids: list[str]
     ) -> int | None:
-        """Mark a job as uploading and, in a thread, give it the next number (v1, v2, …).
+        """Mark a job as spooled (made, to be delivered) and, in a thread, give it the
+        next number (v1, v2, …).
 
         Reading the highest number and claiming the next are atomic, so two
         edits finishing together never share a number.

@@ -16,9 +16,10 @@ import logging
 import time
 
 from bot.generation import GenerationClient, GenerationError
+from bot.jobs.delivery import Delivery
 from bot.jobs.fair_queue import FairQueue, QueueClosed, Unit
 from bot.jobs.job import Job, StatusRef
-from bot.jobs.journal import Entry, Journal
+from bot.jobs.journal import Entry, Journal, StoreError
 from bot.jobs.outcomes import (
     Cancelled,
     Delivered,
@@ -40,6 +41,7 @@ from bot.jobs.progress import (
     log_event,
 )
 from bot.jobs.publisher import Publisher, PublishError, StatusView
+from bot.jobs.spool import Spool
 from bot.logs import redact_query_keys
 from bot.metrics import Metrics
 
@@ -69,8 +71,13 @@ class JobRunner:
         resume_within: float = 1800.0,
         tick_seconds: float = 5.0,
         metrics: Metrics | None = None,
+        spool: Spool | None = None,
+        deliver_within: float = 1800.0,
     ) -> None:
         self._metrics = metrics or Metrics()
+        self._delivery = Delivery(
+            publisher, journal, spool, within=deliver_within, metrics=self._metrics
+        )
         self._generator = generator
         self._publisher = publisher
         self._journal = journal
@@ -84,6 +91,7 @@ class JobRunner:
             self._ahead,
             tick_seconds=tick_seconds,
             metrics=self._metrics,
+            delivery=self._delivery,
         )
         self._jobs: dict[str, tuple[Job, list[Unit[JobRequest]], Progress]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -124,10 +132,14 @@ class JobRunner:
     async def recover(self) -> int:
         """Resume what a previous run left unfinished; report what is too old. Returns resumed."""
         resumed = 0
-        for entry in await self._journal.unfinished():
+        unfinished = await self._journal.unfinished()
+        await self._delivery.open({e.job.id for e in unfinished if e.state == "spooled"})
+        for entry in unfinished:
             job, ref = entry.job, _status_ref(entry)
             age = time.time() - job.created_at
-            if entry.state == "uploading":
+            if await self._resume_delivery(entry):
+                resumed += 1
+            elif entry.state == "uploading":
                 # It may have reached Slack before the crash: never upload twice.
                 await self._report(job, ref, Interrupted(age, during_upload=True))
             elif age > self._resume_within:
@@ -138,6 +150,28 @@ class JobRunner:
                 self.submit(job, ref)
                 resumed += 1
         return resumed
+
+    async def _resume_delivery(self, entry: Entry) -> bool:
+        """Deliver a job a previous run made and spooled, without generating it again.
+        False when it was not spooled (or its spool is gone: then it is generated again)."""
+        ref = _status_ref(entry)
+        if entry.state != "spooled" or ref is None:
+            return False
+        spooled = await self._delivery.spooled(entry.job.id)
+        if spooled is None:
+            return False
+        job = entry.job
+        progress = Progress()
+        progress.state = "spooled"
+
+        async def deliver() -> None:
+            outcome = await self._delivery.resume(job, ref, spooled)
+            await self._conclude(job, ref, progress, outcome)
+
+        task = asyncio.create_task(deliver(), name=f"delivery-{job.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
 
     async def _report(self, job: Job, ref: StatusRef | None, outcome: Interrupted) -> None:
         await self._journal.update(job.id, "interrupted", error="interrupted by a restart")
@@ -303,30 +337,12 @@ class JobRunner:
         self, job: Job, ref: StatusRef | None, progress: Progress, outcome: Outcome
     ) -> None:
         """Journal how the job ended, log it, and have the publisher say it."""
-        if isinstance(outcome, Failed):
-            progress.state = "failed"
-            await self._journal.update(
-                job.id,
-                "failed",
-                error=_describe(outcome.error),
-                attempts=progress.attempts,
-                logids=" ".join(progress.logids),
-            )
-            log_event(
-                job,
-                "failed",
-                elapsed=f"{progress.elapsed:.1f}s",
-                logid=progress.logids[-1] if progress.logids else "-",
-            )
-        elif isinstance(outcome, Cancelled):
-            await self._journal.update(job.id, "cancelled")
-            log_event(job, "cancelled")
-        elif isinstance(outcome, Paused):
-            # Shutdown caught the job: it stays queued in the journal and resumes on start.
-            await self._journal.update(job.id, "queued")
-            log_event(job, "paused")
         try:
-            await self._publisher.finish(job, ref, outcome)
+            await self._journal_outcome(job, progress, outcome)
+        except StoreError:  # a full disk: the requester is still told
+            logger.exception("job=%s: how it ended could not be journaled", job.id)
+        try:
+            await self._delivery.tell(job, ref, outcome)  # retried while Slack is away
         except PublishError:
             if not isinstance(outcome, Paused):
                 logger.exception("job=%s could not tell the requester how it ended", job.id)
@@ -338,3 +354,29 @@ class JobRunner:
                 elapsed=f"{progress.elapsed:.1f}s",
                 logids=",".join(made.logid for made in outcome.made),
             )
+
+    async def _journal_outcome(self, job: Job, progress: Progress, outcome: Outcome) -> None:
+        if isinstance(outcome, Failed):
+            progress.state = "failed"
+            # A delivery resumed after a restart knows no attempts: keep the journal's.
+            counted = (
+                {"attempts": progress.attempts, "logids": " ".join(progress.logids)}
+                if progress.logids
+                else {}
+            )
+            await self._journal.update(job.id, "failed", error=_describe(outcome.error), **counted)
+            log_event(
+                job,
+                "failed",
+                elapsed=f"{progress.elapsed:.1f}s",
+                logid=progress.logids[-1] if progress.logids else "-",
+            )
+        elif isinstance(outcome, Cancelled):
+            await self._journal.update(job.id, "cancelled")
+            log_event(job, "cancelled")
+        elif isinstance(outcome, Paused):
+            # Shutdown caught the job: it stays journaled and resumes on start — queued
+            # if it was not made yet; a made one stays spooled (or maybe shared).
+            if progress.state in ("queued", "running"):
+                await self._journal.update(job.id, "queued")
+            log_event(job, "paused")

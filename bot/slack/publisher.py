@@ -19,9 +19,10 @@ from bot.jobs.outcomes import (
     JobError,
     Outcome,
     Paused,
+    Undelivered,
     UploadRefused,
 )
-from bot.jobs.publisher import InputFile, PublishError, StatusView
+from bot.jobs.publisher import InputFile, PublishError, StatusView, UploadedFile, transient
 from bot.slack import mrkdwn, views
 from bot.slack.downloads import NOT_ON_SLACK, TOO_LARGE, FileFetcher
 from bot.slack.status import StatusLines
@@ -36,7 +37,7 @@ REACTION_FAILED = "x"
 
 
 def _publish_error(exc: DeliveryError) -> PublishError:
-    return PublishError(str(exc), code=exc.code)
+    return PublishError(str(exc), code=exc.code, retry_after=exc.retry_after)
 
 
 def reason_text(error: JobError, *, max_input_bytes: int = 0) -> str:
@@ -49,6 +50,8 @@ def reason_text(error: JobError, *, max_input_bytes: int = 0) -> str:
         if error.code == TOO_LARGE:
             return say("failure.input_too_large", limit=mrkdwn.byte_size(max_input_bytes))
         return say("failure.input", detail=mrkdwn.escape(error.code))
+    if isinstance(error, Undelivered) and error.waited:
+        return say("failure.undelivered")
     if isinstance(error, UploadRefused):
         return say("failure.upload", detail=mrkdwn.escape(error.code))
     return say("unexpected")
@@ -129,31 +132,35 @@ class SlackPublisher:
         return InputFile(name, data)
 
     # ---- how it ends -------------------------------------------------------------------
-    async def deliver(
-        self,
-        job: Job,
-        ref: StatusRef | None,
-        images: Sequence[GeneratedImage],
-        delivery: Delivered,
-    ) -> list[str]:
-        comment = self._comment(job, delivery)
+    async def upload(self, job: Job, images: Sequence[GeneratedImage]) -> list[UploadedFile]:
         try:
             files = await self._writer.upload(job.prompt, images)
         except DeliveryError as exc:
             raise _publish_error(exc) from exc
+        return [UploadedFile(f["id"], f["title"]) for f in files]
+
+    async def share(
+        self,
+        job: Job,
+        ref: StatusRef | None,
+        files: Sequence[UploadedFile],
+        delivery: Delivered,
+    ) -> list[str]:
+        comment = self._comment(job, delivery)
+        uploaded = [{"id": f.id, "title": f.title} for f in files]
         # No status line yet (Slack is throttling its post): where the job was asked.
         channel = ref.conversation if ref else job.channel
         thread = ref.thread if ref else _reply_thread(job)
         try:
-            await self._writer.share(channel, thread, files, comment)
+            await self._writer.share(channel, thread, uploaded, comment)
         except DeliveryError as exc:
             if exc.code not in UNREACHABLE or (ref and self._lines.moved_to_dm(ref)):
                 raise _publish_error(exc) from exc
             try:  # the files are uploaded already: only share them again
-                await self._writer.share(await self._move_to_dm(job), None, files, comment)
+                await self._writer.share(await self._move_to_dm(job), None, uploaded, comment)
             except DeliveryError as again:
                 raise _publish_error(again) from again
-        return [f["id"] for f in files]
+        return [f.id for f in files]
 
     def _comment(self, job: Job, delivery: Delivered) -> str:
         comment = mrkdwn.result_comment(
@@ -202,7 +209,9 @@ class SlackPublisher:
         if ref is not None:
             try:
                 await self._lines.show(ref, text, final=True, blocks=blocks)
-            except DeliveryError:
+            except DeliveryError as exc:
+                if transient(exc.code):
+                    raise  # Slack is away: the job core tries again, the line must not lie
                 logger.warning("the result card could not replace the status line", exc_info=True)
         if job.request_ts:
             await self._writer.react(job.channel, job.request_ts, REACTION_DONE, REACTION_WORKING)
@@ -220,10 +229,14 @@ class SlackPublisher:
                 await self._lines.show(ref, text, final=True, blocks=blocks)
             else:
                 await self._writer.post(job.channel, text, _reply_thread(job))
-        except DeliveryError:
-            if not job.response_url:
+        except DeliveryError as exc:
+            if exc.code in UNREACHABLE and not (ref and self._lines.moved_to_dm(ref)):
+                # The conversation is gone or closed to the bot: tell them in its DM.
+                await self._writer.post(await self._writer.open_dm(job.user), text, None)
+            elif job.response_url and not transient(exc.code):
+                await self._writer.respond(job.response_url, text)
+            else:
                 raise
-            await self._writer.respond(job.response_url, text)
         if job.request_ts:
             await self._writer.react(job.channel, job.request_ts, REACTION_FAILED, REACTION_WORKING)
 

@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.generation.images import GeneratedImage, file_stem
+from bot.http_headers import parse_retry_after
 from bot.slack.mrkdwn import permalink
 
 logger = logging.getLogger(__name__)
@@ -30,9 +31,10 @@ class DeliveryError(Exception):
     like, or ``unreachable``: short, ours to show; the SDK's own text is not.
     """
 
-    def __init__(self, message: str, *, code: str) -> None:
+    def __init__(self, message: str, *, code: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.retry_after = retry_after  # Slack's Retry-After, when it sent one
 
 
 def error_code(exc: Exception) -> str:
@@ -40,13 +42,22 @@ def error_code(exc: Exception) -> str:
     if isinstance(exc, DeliveryError):
         return exc.code
     if isinstance(exc, SlackApiError):
-        return str(exc.response.get("error", "")) or f"http_{exc.response.status_code}"
+        # An outage answers with an HTML or text page, not JSON: then only the status says.
+        data = exc.response.data
+        error = data.get("error", "") if isinstance(data, dict) else ""
+        return str(error) or f"http_{exc.response.status_code}"
     return "unreachable"
 
 
 def delivery_error(what: str, exc: Exception) -> DeliveryError:
     code = error_code(exc)
-    return DeliveryError(f"{what}: {code}", code=code)
+    retry_after = None
+    if isinstance(exc, SlackApiError):
+        headers = exc.response.headers or {}
+        retry_after = parse_retry_after(
+            next((str(v) for k, v in headers.items() if k.lower() == "retry-after"), None)
+        )
+    return DeliveryError(f"{what}: {code}", code=code, retry_after=retry_after)
 
 
 class SlackWriter:
@@ -218,9 +229,10 @@ class SlackWriter:
         try:
             async with self._session.post(url, data=_slices(data), headers=headers) as response:
                 if response.status != 200:
-                    raise SlackRequestError(
-                        f"the upload of {name} failed (HTTP {response.status}: "
-                        f"{(await response.text())[:200]})"
+                    # Its HTTP code tells a server error (retried) from a refusal.
+                    raise DeliveryError(
+                        f"the upload of {name} failed (HTTP {response.status})",
+                        code=f"http_{response.status}",
                     )
         except aiohttp.ClientError as exc:
             raise SlackRequestError(f"the upload of {name} failed ({exc})") from exc

@@ -42,6 +42,7 @@ class Conversation:
     kind: str = "public"  # public | private | im
     member: bool = True  # is the bot a member
     user: str | None = None  # the other side of an im
+    archived: bool = False
 
 
 @dataclass
@@ -86,6 +87,8 @@ class SlackStandIn:
         self.home_views: dict[str, dict[str, Any]] = {}  # user → their App Home tab
         self.listeners: list[Listener] = []
         self._faults: dict[str, deque[str]] = defaultdict(deque)
+        self._down_until = 0.0  # an outage (see ``outage``) lasts until then
+        self._down_methods: frozenset[str] = frozenset()
         self._clock = itertools.count(1)
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -94,6 +97,7 @@ class SlackStandIn:
         self.socket_connected = asyncio.Event()
         self.refuse_sockets = False  # apps.connections.open fails while set
         self.upload_delay = 0.0  # seconds the upload URL takes to answer
+        self.share_delay = 0.0  # seconds files.completeUploadExternal takes to answer
         # Slack's chat.postMessage limit, ~1 post/s per channel with short bursts:
         # (burst, posts per second) when set; over it → 429 with Retry-After.
         self.post_limit: tuple[int, float] | None = None
@@ -157,6 +161,17 @@ class SlackStandIn:
         """The next calls of ``method`` fail with these errors (``ratelimited`` → HTTP 429)."""
         self._faults[method].extend(errors)
 
+    def outage(self, seconds: float, *methods: str) -> None:
+        """Slack answers 503 for ``seconds`` from now: to every call, or to these
+        methods (Web API names, ``upload`` for the bytes, ``response_url``)."""
+        self._down_until = time.monotonic() + seconds
+        self._down_methods = frozenset(methods)
+
+    def _down(self, method: str) -> bool:
+        if time.monotonic() >= self._down_until:
+            return False
+        return not self._down_methods or method in self._down_methods
+
     def _notify(self, kind: str, data: dict[str, Any]) -> None:
         for listener in list(self.listeners):
             listener(kind, data)
@@ -210,6 +225,8 @@ class SlackStandIn:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         token = token or str(args.pop("token", ""))
         self.calls.append(Call(method, args))
+        if self._down(method):
+            return web.Response(status=503, text="service unavailable")
         if self._faults[method]:
             error = self._faults[method].popleft()
             if error == "ratelimited":
@@ -226,6 +243,8 @@ class SlackStandIn:
             return web.json_response(
                 {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
             )
+        if method == "files.completeUploadExternal":
+            await asyncio.sleep(self.share_delay)
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
@@ -250,6 +269,8 @@ class SlackStandIn:
         conversation = self.conversations.get(channel)
         if conversation is None or (conversation.kind != "public" and not conversation.member):
             raise _Error("channel_not_found")
+        if conversation.archived:
+            raise _Error("is_archived")
         if not conversation.member:
             raise _Error("not_in_channel")
         return conversation
@@ -289,6 +310,8 @@ class SlackStandIn:
 
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         message = self._existing(args)
+        if self.conversations.get(message.channel, Conversation("", "")).archived:
+            raise _Error("is_archived")
         message.text = str(args.get("text", message.text))
         message.blocks = _blocks(args) or message.blocks
         message.edits += 1
@@ -397,6 +420,8 @@ class SlackStandIn:
             )
         )
         await asyncio.sleep(self.upload_delay)
+        if self._down("upload"):
+            return web.Response(status=503, text="service unavailable")
         if self._faults["upload"]:
             self._faults["upload"].popleft()
             return web.Response(status=500, text="upload failed")
@@ -557,6 +582,8 @@ class SlackStandIn:
         body = await request.json()
         ref = request.match_info["ref"]
         self.calls.append(Call("response_url", {"ref": ref, **body}))
+        if self._down("response_url"):
+            return web.Response(status=503, text="service unavailable")
         self.responses.append({"ref": ref, **body})
         self._notify("response", {"ref": ref, **body})
         return web.Response(text="ok")

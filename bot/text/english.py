@@ -254,4 +254,17 @@ MESSAGES: dict[str, Entry] = {
     "confirm.forget_title": "Erase your history?",
     "confirm.forget_text": "Your prompts and history will be erased for good.",
     "confirm.forget": "Erase",
+    # ---- durable delivery (issue 11) ------------------------------------------------------
+    "status.spooled": (
+        "⏳ Made — Slack is not taking images right now; yours is kept and will be "
+        "posted here as soon as Slack is back — {request}"
+    ),
+    "failure.undelivered": (
+        "Your image was made, but Slack could not be reached for long enough to post it, "
+        "so it was dropped. Send the request again."
+    ),
+    "refused.journal_unwritable": (
+        "⚠️ I cannot save requests right now (the bot's storage is full or read-only), "
+        "so nothing was made. Tell the bot's admin, then try again."
+    ),
 }

@@ -72,10 +72,10 @@ COUNT_USER = (
     f" AND (state IN {ACTIVE_SQL} OR (state = 'delivered' AND finished_at >= %(today)s))"
 )
 START_UPLOAD = (
-    "UPDATE jobs SET state = 'uploading', logids = %(logids)s, updated_at = %(now)s,"
+    "UPDATE jobs SET state = 'spooled', logids = %(logids)s, updated_at = %(now)s,"
     " version = CASE WHEN %(thread)s::text IS NULL THEN NULL ELSE ("
     "  SELECT COALESCE(MAX(version), 0) + 1 FROM jobs WHERE status_channel = %(channel)s"
-    "  AND result_thread = %(thread)s AND state IN ('delivered', 'uploading')) END"
+    "  AND result_thread = %(thread)s AND state IN ('delivered', 'spooled', 'uploading')) END"
     " WHERE id = %(id)s RETURNING version"
 )
 USAGE = (

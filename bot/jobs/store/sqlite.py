@@ -29,6 +29,7 @@ from bot.jobs.journal import (
     Decision,
     Entry,
     Journal,
+    JournalUnwritable,
     StoreError,
     Usage,
     admitted_values,
@@ -41,6 +42,8 @@ from bot.jobs.retention import Cutoffs
 from bot.jobs.store import sqlite_schema
 
 T = TypeVar("T")
+# SQLite's codes for "this write cannot happen here now": the request fails, not the bot.
+UNWRITABLE = ("SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN")
 
 # Finished jobs matching ``{where}`` added to their day's aggregates (then deleted).
 FOLD = (
@@ -68,7 +71,10 @@ class SqliteJournal(Journal):
     UNFINISHED = f"SELECT * FROM jobs WHERE state IN {ACTIVE_SQL} ORDER BY created_at, rowid"
     MARK = "?"
 
-    def __init__(self, db: sqlite3.Connection, executor: ThreadPoolExecutor, lock: int) -> None:
+    def __init__(
+        self, db: sqlite3.Connection, executor: ThreadPoolExecutor, lock: int, path: Path
+    ) -> None:
+        self._path = path
         self._db = db
         self._executor = executor
         self._lock = lock
@@ -87,7 +93,7 @@ class SqliteJournal(Journal):
         except BaseException:
             executor.shutdown(wait=False)
             raise
-        return cls(db, executor, lock)
+        return cls(db, executor, lock, path)
 
     async def close(self) -> None:
         await self._run(self._db.close)
@@ -95,8 +101,17 @@ class SqliteJournal(Journal):
         os.close(self._lock)  # releases the lock: the next process may start
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Raises:
+        JournalUnwritable: the disk is full, or the file or its disk cannot be written.
+        """
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
+        try:
+            return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
+        except sqlite3.OperationalError as exc:
+            name = getattr(exc, "sqlite_errorname", "") or ""
+            if not name.startswith(UNWRITABLE):
+                raise
+            raise JournalUnwritable(str(unusable(self._path, exc))) from exc
 
     async def remember(self, keys: Iterable[str]) -> bool:
         return await self._run(self._remember_now, distinct_keys(keys))
@@ -184,13 +199,13 @@ class SqliteJournal(Journal):
             if thread_ts:
                 latest = self._scalar(
                     "SELECT COALESCE(MAX(version), 0) FROM jobs WHERE status_channel = ?"
-                    " AND result_thread = ? AND state IN ('delivered', 'uploading')",
+                    " AND result_thread = ? AND state IN ('delivered', 'spooled', 'uploading')",
                     channel,
                     thread_ts,
                 )
                 version = latest + 1
             self._db.execute(
-                "UPDATE jobs SET state = 'uploading', version = ?, logids = ?, updated_at = ?"
+                "UPDATE jobs SET state = 'spooled', version = ?, logids = ?, updated_at = ?"
                 " WHERE id = ?",
                 (version, logids, time.time(), job_id),
             )
@@ -292,9 +307,16 @@ def _lock(path: Path) -> int:
     Raises:
         StoreError: another process holds it.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
     lock_path = path.with_name(path.name + ".lock")
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StoreError(
+            f"BANANA_DB={path}: cannot create or write its folder {path.parent} "
+            f"({exc.strerror or exc}); the journal needs a writable folder: create it or "
+            "fix its permissions (a read-only mount?), or point BANANA_DB elsewhere"
+        ) from exc
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -319,8 +341,31 @@ def _connect(path: Path) -> sqlite3.Connection:
         sqlite_schema.migrate(db, f"BANANA_DB={path}")
     except sqlite3.DatabaseError as exc:
         db.close()
-        raise StoreError(f"BANANA_DB={path} is not a usable SQLite journal: {exc}") from exc
+        raise unusable(path, exc) from exc
     except BaseException:
         db.close()
         raise
     return db
+
+
+# What to do about a SQLite error, by its code: the line an operator reads.
+_ADVICE = {
+    "SQLITE_NOTADB": "is not a SQLite database; move it away, or point BANANA_DB to a new file",
+    "SQLITE_CORRUPT": "is damaged; restore it from a backup, or point BANANA_DB to a new file",
+    "SQLITE_READONLY": (
+        "cannot be written (a read-only file or mount); make it writable for this user, "
+        "or point BANANA_DB elsewhere"
+    ),
+    "SQLITE_FULL": "cannot grow: its disk is full; free space there",
+    "SQLITE_CANTOPEN": "cannot be opened; check the path and its permissions",
+    "SQLITE_IOERR": "cannot be read or written (a disk error); check the disk",
+}
+
+
+def unusable(path: Path, exc: sqlite3.Error) -> StoreError:
+    """One line naming BANANA_DB, what is wrong and what to do; SQLite's words in brackets."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    advice = next((text for code, text in _ADVICE.items() if name.startswith(code)), None)
+    if advice is None:
+        advice = "is not a usable SQLite journal"
+    return StoreError(f"BANANA_DB={path} {advice} ({exc})")

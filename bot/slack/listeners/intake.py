@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from bot.jobs import Admission, Entry, Job, JobRunner, Journal, Limits, Source
+from bot.jobs import Admission, Entry, Job, JobRunner, Journal, JournalUnwritable, Limits, Source
 from bot.jobs.budget import BudgetWatch
 from bot.metrics import Metrics
 from bot.options import ParsedRequest, UsageError, parse_request
@@ -154,7 +154,12 @@ class Intake:
             logger.info("request not acted on: the monthly budget is used up user=%s", job.user)
             self._count(job, "refused_budget")
             return Admitted(False, over_budget)
-        decision = await self._journal.admit(job, keys, self._limits)
+        try:
+            decision = await self._journal.admit(job, keys, self._limits)
+        except JournalUnwritable:
+            logger.exception("request not acted on: the journal cannot be written")
+            self._count(job, "refused_journal")
+            return Admitted(False, say("refused.journal_unwritable"))
         self._count(job, decision.admission.value)
         if decision.admission is Admission.DUPLICATE:
             logger.info("duplicate delivery ignored key=%s", job.key)
@@ -197,8 +202,11 @@ class Intake:
 
     async def first_delivery(self, keys: list[str], surface: Source) -> bool:
         """False for a delivery seen before (Slack's retries, one message as two events)."""
-        if await self._journal.remember(keys):
-            return True
+        try:
+            if await self._journal.remember(keys):
+                return True
+        except JournalUnwritable:
+            return True  # admission fails the same way, and the requester is told why
         self._metrics.requests.labels(surface, "duplicate").inc()
         return False
 
