@@ -9,7 +9,9 @@ from typing import Literal
 
 from bot.options import ImageOptions
 
-Source = Literal["command", "mention", "dm"]
+# "assistant": a message in Slack's AI-app panel; its status is the thread's own
+# (a live line the person sees while the bot works), not a status message.
+Source = Literal["command", "mention", "dm", "assistant"]
 # queued → running → uploading → delivered; or failed / cancelled / interrupted.
 State = Literal["queued", "running", "uploading", "delivered", "failed", "cancelled", "interrupted"]
 ACTIVE_STATES: tuple[State, ...] = ("queued", "running", "uploading")

@@ -7,6 +7,7 @@ ACTION_REROLL = "banana_reroll"
 ACTION_RATIO = "banana_ratio"
 ACTION_EDIT = "banana_edit"
 ACTION_DELETE = "banana_delete"
+ACTION_SHARE = "banana_share"  # a panel result, to the channel on screen
 VIEW_EDIT = "banana_edit"
 VIEW_EDIT_MESSAGE = "banana_edit_message"
 SHORTCUT_EDIT_MESSAGE = "banana_edit_message"

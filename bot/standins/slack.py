@@ -20,6 +20,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from bot.standins.assistant import ApiError, AssistantPanel
 from bot.standins.serving import serve_locally
 
 BOT_USER = "UBANANA"
@@ -57,6 +58,8 @@ class Message:
     ephemeral_to: str | None = None
     deleted: bool = False
     edits: int = 0
+    subtype: str | None = None  # "assistant_app_thread": an AI-panel thread's root
+    metadata: dict[str, Any] | None = None
 
     def view(self) -> dict[str, Any]:
         return {
@@ -70,6 +73,8 @@ class Message:
             "reactions": {k: sorted(v) for k, v in self.reactions.items() if v},
             "ephemeral_to": self.ephemeral_to,
             "deleted": self.deleted,
+            **({"subtype": self.subtype} if self.subtype else {}),
+            **({"metadata": self.metadata} if self.metadata else {}),
         }
 
 
@@ -99,6 +104,7 @@ class SlackStandIn:
         self.post_limit: tuple[int, float] | None = None
         self._post_buckets: dict[str, tuple[float, float]] = {}  # channel → (tokens, at)
         self.base = ""
+        self.panel = AssistantPanel(self)
         self.add_conversation("C0GENERAL", "general")
 
     # ---- the workspace model ------------------------------------------------
@@ -156,6 +162,13 @@ class SlackStandIn:
     def fail(self, method: str, *errors: str) -> None:
         """The next calls of ``method`` fail with these errors (``ratelimited`` → HTTP 429)."""
         self._faults[method].extend(errors)
+
+    def notify(self, kind: str, data: dict[str, Any]) -> None:
+        self._notify(kind, data)
+
+    def open_im(self, user: str) -> str:
+        """The DM between the bot and ``user`` (opened if need be)."""
+        return str(self._conversations_open({"users": user})["channel"]["id"])
 
     def _notify(self, kind: str, data: dict[str, Any]) -> None:
         for listener in list(self.listeners):
@@ -226,7 +239,8 @@ class SlackStandIn:
             return web.json_response(
                 {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
             )
-        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        owner: Any = self.panel if method.startswith("assistant.") else self
+        handler = getattr(owner, "_" + method.replace(".", "_"), None)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
         try:
@@ -275,8 +289,11 @@ class SlackStandIn:
             _thread(args),
             _blocks(args),
             ephemeral_to=ephemeral_to,
+            metadata=_metadata(args),
         )
         self.messages.append(message)
+        if message.thread_ts and not ephemeral_to:  # Slack: a reply ends the "is drawing…"
+            self.panel.replied(message.channel, message.thread_ts)
         self._notify("message", message.view())
         return message
 
@@ -291,6 +308,7 @@ class SlackStandIn:
         message = self._existing(args)
         message.text = str(args.get("text", message.text))
         message.blocks = _blocks(args) or message.blocks
+        message.metadata = _metadata(args) or message.metadata
         message.edits += 1
         self._notify("update", message.view())
         return {"channel": message.channel, "ts": message.ts, "text": message.text}
@@ -336,6 +354,24 @@ class SlackStandIn:
             )
         conversation.member = True
         return {"channel": {"id": conversation.id, "name": conversation.name}}
+
+    def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        conversation = self.conversations.get(str(args.get("channel", "")))
+        if conversation is None or (conversation.kind == "private" and not conversation.member):
+            raise _Error("channel_not_found")
+        return {"channel": {"id": conversation.id, "name": conversation.name}}
+
+    def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = str(args.get("channel", "")), str(args.get("ts", ""))
+        if self.find(channel, ts) is None:
+            raise _Error("thread_not_found")
+        thread = [
+            m.view()
+            for m in self.visible(channel)
+            if m.ts == ts or (m.thread_ts == ts and float(m.ts) >= float(args.get("oldest") or 0))
+        ]
+        limit = int(args.get("limit") or 1000)
+        return {"messages": thread[:limit], "has_more": len(thread) > limit}
 
     def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         user = str(args.get("users", ""))
@@ -609,13 +645,19 @@ class SlackStandIn:
             await socket.close()
 
 
-class _Error(Exception):
-    pass
+_Error = ApiError
 
 
 def _thread(args: dict[str, Any]) -> str | None:
     value = args.get("thread_ts")
     return str(value) if value else None
+
+
+def _metadata(args: dict[str, Any]) -> dict[str, Any] | None:
+    metadata = args.get("metadata")
+    if isinstance(metadata, str) and metadata:
+        metadata = json.loads(metadata)
+    return metadata if isinstance(metadata, dict) else None
 
 
 def _blocks(args: dict[str, Any]) -> list[Any]:

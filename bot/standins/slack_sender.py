@@ -90,6 +90,45 @@ def direct_message(
     }
 
 
+def _assistant_event(
+    kind: str, *, user: str, channel: str, thread_ts: str, viewing: str | None
+) -> dict[str, Any]:
+    context = {"channel_id": viewing, "team_id": TEAM} if viewing else {}
+    return {
+        "type": kind,
+        "assistant_thread": {
+            "user_id": user,
+            "context": context,
+            "channel_id": channel,
+            "thread_ts": thread_ts,
+        },
+        "event_ts": f"{time.time():.6f}",
+    }
+
+
+def assistant_thread_started(
+    *, user: str, channel: str, thread_ts: str, viewing: str | None = None
+) -> dict[str, Any]:
+    """The person opened the AI-app panel (a new assistant thread in their DM with
+    the bot), while viewing channel ``viewing`` (if any)."""
+    return _assistant_event(
+        "assistant_thread_started", user=user, channel=channel, thread_ts=thread_ts, viewing=viewing
+    )
+
+
+def assistant_thread_context_changed(
+    *, user: str, channel: str, thread_ts: str, viewing: str | None = None
+) -> dict[str, Any]:
+    """The person moved to another channel with the panel open."""
+    return _assistant_event(
+        "assistant_thread_context_changed",
+        user=user,
+        channel=channel,
+        thread_ts=thread_ts,
+        viewing=viewing,
+    )
+
+
 def app_home_opened(*, user: str, tab: str = "home") -> dict[str, Any]:
     """The user opened the app's Home (or Messages) tab."""
     return {
