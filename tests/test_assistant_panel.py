@@ -4,6 +4,7 @@ bot process against the Slack stand-in's assistant threads."""
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -218,3 +219,47 @@ async def test_the_panel_over_socket_mode(
             return await slack.send_envelope("interactive", payload)
 
         await the_panel_works(slack, gateway, send, click)
+
+
+async def test_a_thread_in_the_messages_tab_still_answers_as_a_dm(
+    gateway: GatewayStandIn, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    # Bolt hands every DM thread reply to the Assistant middleware; a thread that is
+    # not a panel thread (Slack: invalid_thread_ts) keeps its status message.
+    async with running_bot(gateway, slack, tmp_path) as bot:
+        dm = slack.open_im(USER)
+        root = slack.add_user_message(dm, USER, "a cat")
+        reply = slack.add_user_message(dm, USER, "a dog --ar 4:3", thread_ts=root.ts)
+        event = direct_message(reply.text, user=USER, channel=dm, ts=reply.ts, thread_ts=root.ts)
+        await bot.sender.event(envelope(event))
+        done = await eventually(
+            lambda: [m for m in slack.visible(dm) if m.thread_ts == root.ts and "v1" in m.text]
+        )
+        assert done[0].edits >= 1  # the status message became the card
+        assert [m for m in slack.visible(dm) if m.files]
+        assert [r.prompt for r in gateway.requests] == ["a dog"]
+
+
+async def test_a_panel_job_caught_by_a_crash_resumes_in_its_thread(
+    gateway: GatewayStandIn, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    gateway.latency = 5
+    async with running_bot(gateway, slack, tmp_path) as bot:
+
+        async def send(event: dict[str, Any]) -> object:
+            return await bot.sender.event(event)
+
+        thread = await open_panel(slack, send, VIEWED)
+        await ask(slack, send, thread, "a cat that survives crashes --ar 3:2")
+        await eventually(lambda: gateway.in_flight)
+        assert thread.status == "is drawing… 3:2, 1K"
+        await bot.stop(signal.SIGKILL)
+    gateway.latency = 0
+    async with running_bot(gateway, slack, tmp_path):
+        (card,) = await eventually(lambda: cards(slack, thread))
+        await eventually(lambda: thread.statuses[-1] == "")
+    assert "a cat that survives crashes" in card.text
+    assert len(images(slack, thread)) == 1
+    assert len(gateway.requests) == 2  # generation is at-least-once
+    assert thread.title == "a cat that survives crashes"
+    assert len(slack.calls_to("assistant.threads.setTitle")) == 1  # not retitled on resume
