@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,9 @@ from bot.standins.slack import BOT_USER, TEAM
 
 APP_ID = "A0BANANA"
 _ids = itertools.count(1)
+# Event ids are unique across runs, as Slack's are: a bot's journal remembers them
+# for days, so a sandbox restarted on its journal must not send the same ones again.
+_RUN = secrets.token_hex(3).upper()
 
 
 def sign(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
@@ -148,7 +152,7 @@ def envelope(event: dict[str, Any], event_id: str | None = None) -> dict[str, An
         "api_app_id": APP_ID,
         "event": event,
         "type": "event_callback",
-        "event_id": event_id or f"Ev{next(_ids):010d}",
+        "event_id": event_id or f"Ev{_RUN}{next(_ids):08d}",
         "event_time": int(time.time()),
         "authorizations": [
             {"team_id": TEAM, "user_id": BOT_USER, "is_bot": True, "is_enterprise_install": False}
