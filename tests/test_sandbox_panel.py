@@ -71,14 +71,24 @@ async def test_the_ai_panel_beside_the_channel(tmp_path: Path) -> None:
         assert list(errors) == [], "console errors"
 
 
-async def test_after_a_restart_the_panel_still_answers(tmp_path: Path) -> None:
-    """The sandbox's signed events must not reuse the last run's event ids: the
-    bot's journal remembers those for days and would drop them as retries."""
+async def test_after_a_restart_the_panel_keeps_its_chat_and_still_answers(tmp_path: Path) -> None:
+    """The last chat comes back in the panel (not in the Messages tab), and a new one
+    is greeted: the sandbox's signed events must not reuse the last run's event ids,
+    which the bot's journal remembers for days and would drop as retries."""
     from playwright.async_api import expect
 
-    for _run in range(2):
-        async with running_sandbox(tmp_path) as sandbox, chromium() as browser:
-            page: Any = await browser.new_page()
-            await page.goto(sandbox.url)
-            await page.click("#panel-toggle")
-            await expect(page.locator("#panel-prompts .chip")).to_have_count(4, timeout=WAIT)
+    async with running_sandbox(tmp_path) as sandbox, chromium() as browser:
+        page: Any = await browser.new_page()
+        await page.goto(sandbox.url)
+        await page.click("#panel-toggle")
+        await page.locator("#panel-prompts .chip").first.click(timeout=WAIT)
+        await expect(page.locator("#panel-messages .files img")).to_be_visible(timeout=WAIT)
+    async with running_sandbox(tmp_path) as sandbox, chromium() as browser:
+        page = await browser.new_page()
+        await page.goto(sandbox.url + "#D0SANDBOX")
+        await expect(page.locator("#title")).to_have_text("🍌 banana")
+        await page.click("#panel-toggle")
+        await expect(page.locator("#panel-messages .files img")).to_be_visible(timeout=WAIT)
+        await expect(page.locator("#messages")).not_to_contain_text("misty mountain")
+        await page.click("#panel-new")
+        await expect(page.locator("#panel-prompts .chip")).to_have_count(4, timeout=WAIT)

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.standins.slack import SlackStandIn
+    from bot.standins.slack import Message, SlackStandIn
+
+ROOT_SUBTYPE = "assistant_app_thread"  # the message a panel chat hangs from
 
 
 class ApiError(Exception):
@@ -52,13 +54,21 @@ class AssistantPanel:
         from bot.standins.slack import TEAM, Message
 
         channel = self._slack.open_im(user)
-        root = Message(channel, self._slack.next_ts(), user, "", subtype="assistant_app_thread")
+        root = Message(channel, self._slack.next_ts(), user, "", subtype=ROOT_SUBTYPE)
         self._slack.messages.append(root)
         context = {"channel_id": viewing, "team_id": TEAM} if viewing else {}
         thread = AssistantThread(channel, root.ts, user, context)
         self.threads[(channel, root.ts)] = thread
         self._changed(thread)
         return thread
+
+    def restore(self, messages: list[Message]) -> None:
+        """Bring back the panel's chats of a saved workspace (what was set on them is
+        Slack's display state, not kept: it starts blank)."""
+        for root in messages:
+            if root.subtype == ROOT_SUBTYPE:
+                key = (root.channel, root.ts)
+                self.threads.setdefault(key, AssistantThread(root.channel, root.ts, root.user))
 
     def view_channel(self, thread: AssistantThread, channel: str | None) -> None:
         """The person moves to another channel with the panel open."""

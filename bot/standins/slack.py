@@ -137,6 +137,7 @@ class SlackStandIn:
                 self._file_object(f["id"]) for f in message.files if f.get("id") in self.uploads
             ]
         self.messages[:0] = messages
+        self.panel.restore(messages)
         numbers = [int(i[1:]) for i in self.uploads if i[1:].isdigit()]
         self._ids = itertools.count(max(numbers, default=0) + 1)
 
