@@ -115,6 +115,7 @@ async def the_panel_works(
     assert "*v2*" in v2.text
     assert gateway.requests[1].inputs == 1
     assert gateway.requests[1].aspect_ratio == "16:9"
+    assert thread.title == "a lighthouse at dusk"  # an edit keeps the chat's name
     assert thread.status == ""
 
     # Share to the channel on screen: posted there once, however often it is clicked.

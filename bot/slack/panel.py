@@ -22,10 +22,6 @@ from bot.text import count, say
 
 logger = logging.getLogger(__name__)
 
-# Slack's answers to a status set on a thread that is not an assistant thread
-# (a thread in the Messages tab): the job then shows itself as a DM's does.
-NOT_A_PANEL_THREAD = frozenset({"invalid_thread_ts", "channel_not_found", "not_allowed"})
-
 
 def in_panel(job: Job, ref: StatusRef | None) -> bool:
     return ref is not None and job.source == "assistant" and ref.message == ref.thread
@@ -64,10 +60,12 @@ class PanelStatus:
         self._shown: dict[StatusRef, str] = {}
 
     async def open(self, job: Job, view: StatusView, resumed: bool) -> StatusRef | None:
-        """Set the thread's status; None when the thread is not a panel thread.
+        """Set the thread's status; None when Slack will not (then the job shows itself
+        as a DM's does, with a status message).
 
-        Raises:
-            DeliveryError: Slack refused for another reason.
+        Bolt hands every DM thread reply to the panel's listener, so a thread in the
+        Messages tab (``invalid_thread_ts``), or a workspace without the panel, lands
+        here too.
         """
         thread = job.reply_thread
         if not thread:
@@ -76,11 +74,10 @@ class PanelStatus:
         try:
             await self._threads.set_status(job.channel, thread, line, loading_lines(job, line))
         except DeliveryError as exc:
-            if exc.code in NOT_A_PANEL_THREAD:
-                logger.info("job=%s thread %s is not a panel thread: %s", job.id, thread, exc.code)
-                return None
-            raise
-        if not resumed:
+            logger.info("job=%s thread %s has no panel status: %s", job.id, thread, exc.code)
+            return None
+        if not resumed and not job.parent and not job.inputs:
+            # A new subject names the chat; "make it night" or a re-roll keeps its name.
             await self._threads.set_title(job.channel, thread, job.prompt)
         ref = StatusRef(job.channel, thread, thread)
         self._shown[ref] = line

@@ -93,10 +93,7 @@ class SlackPublisher:
         self, job: Job, view: StatusView, existing: StatusRef | None = None
     ) -> StatusRef:
         if self._panel is not None and job.source == "assistant":
-            try:
-                ref = await self._panel.open(job, view, resumed=existing is not None)
-            except DeliveryError as exc:
-                raise _publish_error(exc) from exc
+            ref = await self._panel.open(job, view, resumed=existing is not None)
             if ref is not None:
                 return ref  # else not a panel thread: a status message, as in a DM
         text, gist = self._status_text(job, view), self._status_gist(job, view)
