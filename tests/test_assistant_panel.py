@@ -52,14 +52,22 @@ def share_value(card: Message) -> str | None:
 
 
 async def ask(
-    slack: SlackStandIn, send: Send, thread: AssistantThread, text: str, *, twice: bool = False
+    slack: SlackStandIn,
+    send: Send,
+    thread: AssistantThread,
+    text: str,
+    *,
+    twice: bool = False,
+    files: list[dict[str, Any]] | None = None,
 ) -> None:
     request = slack.add_user_message(thread.channel, USER, text, thread_ts=thread.thread_ts)
-    event = envelope(
-        direct_message(
-            text, user=USER, channel=thread.channel, ts=request.ts, thread_ts=thread.thread_ts
-        )
+    message = direct_message(
+        text, user=USER, channel=thread.channel, ts=request.ts, thread_ts=thread.thread_ts
     )
+    if files:  # as Slack sends an upload with words: a file_share message
+        request.files = files
+        message.update(subtype="file_share", files=files)
+    event = envelope(message)
     await send(event)
     if twice:  # Slack's retry of the same delivery
         await send(event)
@@ -264,3 +272,23 @@ async def test_a_panel_job_caught_by_a_crash_resumes_in_its_thread(
     assert len(gateway.requests) == 2  # generation is at-least-once
     assert thread.title == "a cat that survives crashes"
     assert len(slack.calls_to("assistant.threads.setTitle")) == 1  # not retitled on resume
+
+
+async def test_an_image_attached_in_the_panel_is_edited_in_its_shape(
+    gateway: GatewayStandIn, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    from tests.test_first_minutes import picture
+
+    async with running_bot(gateway, slack, tmp_path) as bot:
+
+        async def send(event: dict[str, Any]) -> object:
+            return await bot.sender.event(event)
+
+        thread = await open_panel(slack, send, VIEWED)
+        photo = slack.add_user_file("photo.png", picture(1000, 420))  # nearest 21:9
+        await ask(slack, send, thread, "in watercolor", files=[photo])
+        (card,) = await eventually(lambda: cards(slack, thread))
+    assert "v1" in card.text
+    assert [(r.inputs, r.aspect_ratio) for r in gateway.requests] == [(1, "21:9")]
+    assert thread.title == "in watercolor"  # the chat's first subject
+    assert thread.statuses[-1] == ""

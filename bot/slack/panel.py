@@ -77,7 +77,8 @@ class PanelStatus:
             logger.info("job=%s thread %s has no panel status: %s", job.id, thread, exc.code)
             return None
         if not resumed and not job.parent and not job.inputs:
-            # A new subject names the chat; "make it night" or a re-roll keeps its name.
+            # A new subject names the chat; "make it night" or a re-roll keeps its name
+            # (an attached image's edit names it once it is the chat's first result).
             await self._threads.set_title(job.channel, thread, job.prompt)
         ref = StatusRef(job.channel, thread, thread)
         self._shown[ref] = line
@@ -110,6 +111,11 @@ class PanelStatus:
         finally:
             self._shown.pop(ref, None)
             await self._threads.clear_status(ref.conversation, ref.message)
+
+    async def delivered(self, job: Job, ref: StatusRef, version: int | None) -> None:
+        """An attached image's edit that is the chat's first result names the chat."""
+        if job.inputs and not job.parent and version == 1:
+            await self._threads.set_title(ref.conversation, ref.message, job.prompt)
 
     async def result_blocks(self, job: Job, blocks: list[views.Block]) -> list[views.Block]:
         """The card, offering to share it to the channel on screen when the bot may post there."""

@@ -207,6 +207,7 @@ class SlackPublisher:
         if isinstance(outcome, Delivered):
             text, blocks = views.result_card(job, outcome.elapsed, outcome.images, outcome.version)
             blocks = await panel.result_blocks(job, blocks)
+            await panel.delivered(job, ref, outcome.version)
         elif isinstance(outcome, Failed):
             reason = reason_text(outcome.error, max_input_bytes=self._files.max_bytes)
             line = mrkdwn.status_text(job, "failed", 0, reason)
