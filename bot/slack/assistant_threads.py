@@ -97,12 +97,10 @@ class AssistantThreads:
         Raises:
             DeliveryError: Slack would not take it.
         """
+        metadata = {"event_type": CONTEXT_EVENT, "event_payload": context} if context else None
         try:
             await self._client.chat_postMessage(
-                channel=channel,
-                thread_ts=thread_ts,
-                text=text,
-                metadata={"event_type": CONTEXT_EVENT, "event_payload": context},
+                channel=channel, thread_ts=thread_ts, text=text, metadata=metadata
             )
         except SlackClientError as exc:
             raise delivery_error("could not greet", exc) from exc

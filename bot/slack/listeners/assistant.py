@@ -124,10 +124,10 @@ class AssistantListeners:
             return
         if not self._intake.allows_channel(channel):
             logger.info("share not acted on: channel not allowed channel=%s", channel)
-            await self._intake.notice(body, say("share.not_allowed", channel=channel))
+            await self._intake.notice(body, say("share.not_allowed", channel=f"<#{channel}>"))
             return
         if not await self._intake.first_delivery([f"share:{job_id}:{channel}"], "assistant"):
-            await self._intake.notice(body, say("share.again", channel=channel))
+            await self._intake.notice(body, say("share.again", channel=f"<#{channel}>"))
             return
         self._intake.background(self._share(body, job_id, channel))
 
@@ -137,4 +137,4 @@ class AssistantListeners:
             return
         shared = await self._sharer.share(entry, channel)
         key = "share.done" if shared else "share.cannot_post"
-        await self._intake.notice(body, say(key, channel=channel))
+        await self._intake.notice(body, say(key, channel=f"<#{channel}>"))
