@@ -241,10 +241,14 @@ async def test_a_thread_in_the_messages_tab_still_answers_as_a_dm(
         reply = slack.add_user_message(dm, USER, "a dog --ar 4:3", thread_ts=root.ts)
         event = direct_message(reply.text, user=USER, channel=dm, ts=reply.ts, thread_ts=root.ts)
         await bot.sender.event(envelope(event))
-        done = await eventually(
-            lambda: [m for m in slack.visible(dm) if m.thread_ts == root.ts and "v1" in m.text]
+        (card,) = await eventually(
+            lambda: [
+                m
+                for m in slack.visible(dm)
+                if m.thread_ts == root.ts and m.blocks and not m.files and "v1" in m.text
+            ]
         )
-        assert done[0].edits >= 1  # the status message became the card
+        assert card.edits >= 1  # the status message became the card
         assert [m for m in slack.visible(dm) if m.files]
         assert [r.prompt for r in gateway.requests] == ["a dog"]
 
@@ -292,3 +296,48 @@ async def test_an_image_attached_in_the_panel_is_edited_in_its_shape(
     assert [(r.inputs, r.aspect_ratio) for r in gateway.requests] == [(1, "21:9")]
     assert thread.title == "in watercolor"  # the chat's first subject
     assert thread.statuses[-1] == ""
+
+
+async def test_no_share_where_the_bot_may_not_post(
+    gateway: GatewayStandIn, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    hidden = slack.add_conversation("G0HIDDEN", "hidden", "private", member=False)
+    async with running_bot(gateway, slack, tmp_path) as bot:
+
+        async def send(event: dict[str, Any]) -> object:
+            return await bot.sender.event(event)
+
+        thread = await open_panel(slack, send, hidden.id)
+        await ask(slack, send, thread, "a lantern")
+        (card,) = await eventually(lambda: cards(slack, thread))
+        assert share_value(card) is None  # the bot cannot see the channel, so no button
+        entry_id = next(
+            e["value"] for b in card.blocks for e in b.get("elements") or [] if "value" in e
+        )
+        await bot.sender.interaction(
+            block_action(
+                {"action_id": "banana_share", "type": "button", "value": f"{entry_id}|G0HIDDEN"},
+                user=USER,
+                channel=thread.channel,
+                message_ts=card.ts,
+                response_url=slack.response_url("hidden"),
+            )
+        )
+        await eventually(lambda: any("can't post" in r.get("text", "") for r in slack.responses))
+    assert not [m for m in slack.visible("G0HIDDEN") if m.files]
+
+
+async def test_malformed_panel_events_are_acknowledged_and_ignored(
+    gateway: GatewayStandIn, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    async with running_bot(gateway, slack, tmp_path) as bot:
+        for thread in (None, "a string", {"channel_id": 7}, {"channel_id": "D1", "thread_ts": ""}):
+            for kind in ("assistant_thread_started", "assistant_thread_context_changed"):
+                answer = await bot.sender.event(
+                    envelope({"type": kind, "assistant_thread": thread})
+                )
+                assert answer.status == 200
+        await asyncio.sleep(0.3)
+        assert not slack.calls_to("chat.postMessage")
+        assert not slack.calls_to("assistant.threads.setSuggestedPrompts")
+        assert bot.process.returncode is None

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncAssistant, AsyncBoltContext
+from slack_bolt.response import BoltResponse
 
 from bot.slack import ids
 from bot.slack.assistant_threads import AssistantThreads, SuggestedPrompt
@@ -27,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 _PROMPTS = ("wide", "tall", "chinese", "edit")  # one per ratio family, Chinese, an edit
 _CONTEXT_FIELDS = ("channel_id", "team_id", "enterprise_id")
+_THREAD_EVENTS = ("assistant_thread_started", "assistant_thread_context_changed")
 _CHANNEL = re.compile(r"[CG][A-Z0-9]{2,30}")  # a channel one may share to (not a DM)
 
 
@@ -68,8 +71,21 @@ class AssistantListeners:
         assistant.thread_started(self.on_thread_started)
         assistant.thread_context_changed(self.on_context_changed)
         assistant.user_message(self.on_user_message)
+        app.middleware(self.malformed_threads_acknowledged)
         app.assistant(assistant)
         app.action(ids.ACTION_SHARE)(self.on_share)
+
+    async def malformed_threads_acknowledged(
+        self, body: dict[str, Any], resp: BoltResponse, next: Callable[[], Awaitable[None]]
+    ) -> BoltResponse:
+        """A 200 for a panel event without its channel or thread: Bolt's Assistant
+        middleware would raise (a 500, and Slack would send it again)."""
+        event = body.get("event")
+        if isinstance(event, dict) and event.get("type") in _THREAD_EVENTS and not _thread(event):
+            logger.info("%s not acted on: no channel or thread", event.get("type"))
+            return BoltResponse(status=200, body="")
+        await next()
+        return resp
 
     async def on_thread_started(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         found = _thread(event)
