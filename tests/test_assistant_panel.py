@@ -341,3 +341,24 @@ async def test_malformed_panel_events_are_acknowledged_and_ignored(
         assert not slack.calls_to("chat.postMessage")
         assert not slack.calls_to("assistant.threads.setSuggestedPrompts")
         assert bot.process.returncode is None
+
+
+async def test_the_daily_quota_holds_in_the_panel(
+    gateway: GatewayStandIn, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    async with running_bot(gateway, slack, tmp_path, BANANA_DAILY_QUOTA="1") as bot:
+
+        async def send(event: dict[str, Any]) -> object:
+            return await bot.sender.event(event)
+
+        thread = await open_panel(slack, send, VIEWED)
+        await ask(slack, send, thread, "a kite")
+        await eventually(lambda: cards(slack, thread))
+        await ask(slack, send, thread, "a second kite")
+        refusal = await eventually(
+            lambda: [m for m in in_thread(slack, thread) if "daily quota" in m.text]
+        )
+    assert "daily quota of 1 image" in refusal[0].text
+    assert [r.prompt for r in gateway.requests] == ["a kite"]
+    assert thread.statuses[-1] == ""
+    assert thread.title == "a kite"
