@@ -25,6 +25,7 @@ from bot.jobs.outcomes import (
 from bot.jobs.publisher import InputFile, PublishError, StatusView, UploadedFile, transient
 from bot.slack import mrkdwn, views
 from bot.slack.downloads import NOT_ON_SLACK, TOO_LARGE, FileFetcher
+from bot.slack.panel import PanelStatus, in_panel
 from bot.slack.status import StatusLines
 from bot.slack.writer import UNREACHABLE, DeliveryError, SlackWriter
 from bot.text import count, say
@@ -77,10 +78,13 @@ def _reply_thread(job: Job) -> str | None:
 
 
 class SlackPublisher:
-    def __init__(self, writer: SlackWriter, files: FileFetcher) -> None:
+    def __init__(
+        self, writer: SlackWriter, files: FileFetcher, panel: PanelStatus | None = None
+    ) -> None:
         self._writer = writer
         self._files = files
         self._lines = StatusLines(writer)
+        self._panel = panel  # jobs asked for in the AI-app panel (None: no panel)
 
     def _status_text(self, job: Job, view: StatusView) -> str:
         return mrkdwn.status_text(
@@ -96,8 +100,12 @@ class SlackPublisher:
     async def open_status(
         self, job: Job, view: StatusView, existing: StatusRef | None = None
     ) -> StatusRef:
+        if self._panel is not None and job.source == "assistant":
+            ref = await self._panel.open(job, view, resumed=existing is not None)
+            if ref is not None:
+                return ref  # else not a panel thread: a status message, as in a DM
         text, gist = self._status_text(job, view), self._status_gist(job, view)
-        if existing is not None:
+        if existing is not None and not in_panel(job, existing):
             try:
                 await self._lines.show(existing, text, gist=gist, final=True)
             except DeliveryError as exc:
@@ -121,6 +129,9 @@ class SlackPublisher:
         return ref
 
     async def show_status(self, job: Job, ref: StatusRef, view: StatusView) -> None:
+        if self._panel is not None and in_panel(job, ref):
+            await self._panel.show(job, ref, view)
+            return
         text, gist = self._status_text(job, view), self._status_gist(job, view)
         await self._lines.show(ref, text, gist=gist)
 
@@ -184,6 +195,9 @@ class SlackPublisher:
         return comment
 
     async def finish(self, job: Job, ref: StatusRef | None, outcome: Outcome) -> None:
+        if self._panel is not None and ref is not None and in_panel(job, ref):
+            await self._finish_in_panel(self._panel, job, ref, outcome)
+            return
         try:
             if isinstance(outcome, Delivered):
                 await self._show_result(job, ref, outcome)
@@ -202,6 +216,26 @@ class SlackPublisher:
         finally:
             if ref is not None:
                 self._lines.forget(ref)
+
+    async def _finish_in_panel(
+        self, panel: PanelStatus, job: Job, ref: StatusRef, outcome: Outcome
+    ) -> None:
+        """The end, said in the panel's thread (no status message to turn into it)."""
+        text, blocks = "", None
+        if isinstance(outcome, Delivered):
+            text, blocks = views.result_card(job, outcome.elapsed, outcome.images, outcome.version)
+            blocks = await panel.result_blocks(job, blocks)
+            await panel.delivered(job, ref, outcome.version)
+        elif isinstance(outcome, Failed):
+            reason = reason_text(outcome.error, max_input_bytes=self._files.max_bytes)
+            line = mrkdwn.status_text(job, "failed", 0, reason)
+            text, blocks = views.failure_card(job, line, declined=outcome.declined)
+        elif not isinstance(outcome, Paused):  # paused: it resumes on start, nothing to say
+            text = outcome_text(job, outcome)
+        try:
+            await panel.post(job, ref, text, blocks)
+        except DeliveryError as exc:
+            raise _publish_error(exc) from exc
 
     async def _show_result(self, job: Job, ref: StatusRef | None, delivery: Delivered) -> None:
         """Turn the status line into the result card (with its buttons); mark the request done."""

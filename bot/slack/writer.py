@@ -81,14 +81,23 @@ class SlackWriter:
         return permalink(self._workspace_url, channel, ts, thread_ts)
 
     # ---- posting ---------------------------------------------------------------------
-    async def post(self, channel: str, text: str, thread_ts: str | None) -> str:
+    async def post(
+        self,
+        channel: str,
+        text: str,
+        thread_ts: str | None,
+        *,
+        blocks: list[dict[str, Any]] | None = None,
+    ) -> str:
         """Post a message (joining a public channel the bot is not in); returns its ts.
 
         Raises:
             DeliveryError: Slack would not take it.
         """
         try:
-            return await self._joining(channel, lambda: self._post(channel, text, thread_ts))
+            return await self._joining(
+                channel, lambda: self._post(channel, text, thread_ts, blocks)
+            )
         except SlackClientError as exc:
             raise delivery_error("could not post", exc) from exc
 
@@ -104,6 +113,15 @@ class SlackWriter:
             await self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks or [])
         except SlackClientError as exc:
             raise delivery_error("could not update", exc) from exc
+
+    async def channel_name(self, channel: str) -> str | None:
+        """A channel's name, or None when the bot cannot see it (logged)."""
+        try:
+            response = await self._client.conversations_info(channel=channel)
+        except SlackClientError as exc:
+            logger.info("cannot see channel %s: %s", channel, error_code(exc))
+            return None
+        return str((response.get("channel") or {}).get("name") or "") or None
 
     async def open_dm(self, user: str) -> str:
         """The id of the DM between the bot and ``user``.
@@ -183,9 +201,15 @@ class SlackWriter:
             raise delivery_error("could not share", exc) from exc
 
     # ---- plumbing --------------------------------------------------------------------
-    async def _post(self, channel: str, text: str, thread_ts: str | None) -> str:
+    async def _post(
+        self,
+        channel: str,
+        text: str,
+        thread_ts: str | None,
+        blocks: list[dict[str, Any]] | None = None,
+    ) -> str:
         response = await self._client.chat_postMessage(
-            channel=channel, text=text, thread_ts=thread_ts, unfurl_links=False
+            channel=channel, text=text, thread_ts=thread_ts, blocks=blocks, unfurl_links=False
         )
         return str(response["ts"])
 

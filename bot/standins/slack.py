@@ -20,6 +20,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from bot.standins.assistant import ApiError, AssistantPanel
 from bot.standins.serving import serve_locally
 
 BOT_USER = "UBANANA"
@@ -58,6 +59,8 @@ class Message:
     ephemeral_to: str | None = None
     deleted: bool = False
     edits: int = 0
+    subtype: str | None = None  # "assistant_app_thread": an AI-panel thread's root
+    metadata: dict[str, Any] | None = None
 
     def view(self) -> dict[str, Any]:
         return {
@@ -71,6 +74,8 @@ class Message:
             "reactions": {k: sorted(v) for k, v in self.reactions.items() if v},
             "ephemeral_to": self.ephemeral_to,
             "deleted": self.deleted,
+            **({"subtype": self.subtype} if self.subtype else {}),
+            **({"metadata": self.metadata} if self.metadata else {}),
         }
 
 
@@ -103,6 +108,7 @@ class SlackStandIn:
         self.post_limit: tuple[int, float] | None = None
         self._post_buckets: dict[str, tuple[float, float]] = {}  # channel → (tokens, at)
         self.base = ""
+        self.panel = AssistantPanel(self)
         self.add_conversation("C0GENERAL", "general")
 
     # ---- the workspace model ------------------------------------------------
@@ -135,6 +141,7 @@ class SlackStandIn:
                 self._file_object(f["id"]) for f in message.files if f.get("id") in self.uploads
             ]
         self.messages[:0] = messages
+        self.panel.restore(messages)
         numbers = [int(i[1:]) for i in self.uploads if i[1:].isdigit()]
         self._ids = itertools.count(max(numbers, default=0) + 1)
 
@@ -171,6 +178,13 @@ class SlackStandIn:
         if time.monotonic() >= self._down_until:
             return False
         return not self._down_methods or method in self._down_methods
+
+    def notify(self, kind: str, data: dict[str, Any]) -> None:
+        self._notify(kind, data)
+
+    def open_im(self, user: str) -> str:
+        """The DM between the bot and ``user`` (opened if need be)."""
+        return str(self._conversations_open({"users": user})["channel"]["id"])
 
     def _notify(self, kind: str, data: dict[str, Any]) -> None:
         for listener in list(self.listeners):
@@ -245,7 +259,8 @@ class SlackStandIn:
             )
         if method == "files.completeUploadExternal":
             await asyncio.sleep(self.share_delay)
-        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        owner: Any = self.panel if method.startswith("assistant.") else self
+        handler = getattr(owner, "_" + method.replace(".", "_"), None)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
         try:
@@ -296,8 +311,11 @@ class SlackStandIn:
             _thread(args),
             _blocks(args),
             ephemeral_to=ephemeral_to,
+            metadata=_metadata(args),
         )
         self.messages.append(message)
+        if message.thread_ts and not ephemeral_to:  # Slack: a reply ends the "is drawing…"
+            self.panel.replied(message.channel, message.thread_ts)
         self._notify("message", message.view())
         return message
 
@@ -314,6 +332,7 @@ class SlackStandIn:
             raise _Error("is_archived")
         message.text = str(args.get("text", message.text))
         message.blocks = _blocks(args) or message.blocks
+        message.metadata = _metadata(args) or message.metadata
         message.edits += 1
         self._notify("update", message.view())
         return {"channel": message.channel, "ts": message.ts, "text": message.text}
@@ -359,6 +378,24 @@ class SlackStandIn:
             )
         conversation.member = True
         return {"channel": {"id": conversation.id, "name": conversation.name}}
+
+    def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        conversation = self.conversations.get(str(args.get("channel", "")))
+        if conversation is None or (conversation.kind == "private" and not conversation.member):
+            raise _Error("channel_not_found")
+        return {"channel": {"id": conversation.id, "name": conversation.name}}
+
+    def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = str(args.get("channel", "")), str(args.get("ts", ""))
+        if self.find(channel, ts) is None:
+            raise _Error("thread_not_found")
+        thread = [
+            m.view()
+            for m in self.visible(channel)
+            if m.ts == ts or (m.thread_ts == ts and float(m.ts) >= float(args.get("oldest") or 0))
+        ]
+        limit = int(args.get("limit") or 1000)
+        return {"messages": thread[:limit], "has_more": len(thread) > limit}
 
     def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         user = str(args.get("users", ""))
@@ -636,13 +673,19 @@ class SlackStandIn:
             await socket.close()
 
 
-class _Error(Exception):
-    pass
+_Error = ApiError
 
 
 def _thread(args: dict[str, Any]) -> str | None:
     value = args.get("thread_ts")
     return str(value) if value else None
+
+
+def _metadata(args: dict[str, Any]) -> dict[str, Any] | None:
+    metadata = args.get("metadata")
+    if isinstance(metadata, str) and metadata:
+        metadata = json.loads(metadata)
+    return metadata if isinstance(metadata, dict) else None
 
 
 def _blocks(args: dict[str, Any]) -> list[Any]:

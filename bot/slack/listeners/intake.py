@@ -247,6 +247,13 @@ class Intake:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    def background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Slack calls a listener starts, owned here like the intake's own."""
+        self._later(work)
+
+    def allows_channel(self, channel: str) -> bool:
+        return self._limits.allows_channel(channel)
+
     async def drain(self, grace: float) -> None:
         """At shutdown: let the answers still being sent finish, for at most ``grace`` s."""
         if self._background:
@@ -254,14 +261,19 @@ class Intake:
             for task in late:
                 task.cancel()
 
-    async def delete(self, entry: Entry, user: str) -> str | None:
-        """Remove a result (files and card) for its requester or an admin; else say why not."""
+    async def delete(self, entry: Entry, user: str, card_ts: str | None = None) -> str | None:
+        """Remove a result (files and card) for its requester or an admin; else say why not.
+
+        ``card_ts``: the card clicked (a panel job's card is not its status)."""
         if user != entry.job.user and not self._limits.is_admin(user):
             return say("delete_denied")
         await self._journal.mark_deleted(entry.job.id)
         logger.info("job=%s deleted by=%s", entry.job.id, user)
         channel = entry.status_channel or entry.job.channel
-        self._later(self._writer.delete_result(channel, entry.status_ts, entry.file_ids))
+        card = entry.status_ts
+        if entry.job.source == "assistant" and entry.status_ts == entry.result_thread:
+            card = card_ts  # a panel job's "status" is its thread: never delete that
+        self._later(self._writer.delete_result(channel, card, entry.file_ids))
         return None
 
     async def open_modal(self, body: dict[str, Any], view: views.Block) -> None:
@@ -301,7 +313,7 @@ class Intake:
 
     async def tell(self, source: Source, channel: str, user: str, thread: str, text: str) -> None:
         """A word after a message: in the thread in DMs, ephemeral in channels."""
-        if source == "dm":
+        if source in ("dm", "assistant"):
             self._later(self._writer.reply(channel, thread, text))
         else:
             self._later(self._writer.whisper(channel, user, thread, text))
