@@ -18,7 +18,7 @@ from typing import Any
 from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.writer import delivery_error, error_code
+from bot.slack.errors import delivery_error, error_code
 
 logger = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from bot.http_headers import parse_retry_after
 from bot.metrics import Metrics
 from bot.settings import Settings
-from bot.slack.writer import error_code
+from bot.slack.errors import error_code
 
 RATE_LIMIT_RETRIES = 12
 

@@ -17,7 +17,8 @@ from bot.jobs.job import Job, StatusRef
 from bot.jobs.publisher import StatusView
 from bot.slack import views
 from bot.slack.assistant_threads import AssistantThreads
-from bot.slack.writer import DeliveryError, SlackWriter
+from bot.slack.errors import DeliveryError
+from bot.slack.writer import SlackWriter
 from bot.text import count, say
 
 logger = logging.getLogger(__name__)

@@ -25,9 +25,10 @@ from bot.jobs.outcomes import (
 from bot.jobs.publisher import InputFile, PublishError, StatusView, UploadedFile, transient
 from bot.slack import mrkdwn, views
 from bot.slack.downloads import NOT_ON_SLACK, TOO_LARGE, FileFetcher
+from bot.slack.errors import UNREACHABLE, DeliveryError
 from bot.slack.panel import PanelStatus, in_panel
 from bot.slack.status import StatusLines
-from bot.slack.writer import UNREACHABLE, DeliveryError, SlackWriter
+from bot.slack.writer import SlackWriter
 from bot.text import count, say
 
 logger = logging.getLogger(__name__)

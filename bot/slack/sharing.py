@@ -11,7 +11,8 @@ from bot.generation.images import NotAnImage, identify
 from bot.jobs import Entry
 from bot.slack import mrkdwn
 from bot.slack.downloads import FileFetcher
-from bot.slack.writer import DeliveryError, SlackWriter
+from bot.slack.errors import DeliveryError
+from bot.slack.writer import SlackWriter
 from bot.text import say
 
 logger = logging.getLogger(__name__)

@@ -6,58 +6,20 @@ decides what to say and where."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.generation.images import GeneratedImage, file_stem
-from bot.http_headers import parse_retry_after
+from bot.generation.images import GeneratedImage
+from bot.slack.errors import DeliveryError, delivery_error, error_code
 from bot.slack.mrkdwn import permalink
+from bot.slack.uploads import file_names, file_title, slices
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-
-# Where the bot cannot post: join (public channels) or move to the requester's DM.
-UNREACHABLE = ("not_in_channel", "channel_not_found", "is_archived")
-
-
-class DeliveryError(Exception):
-    """Slack refused or could not take something the bot had to post.
-
-    ``code`` is Slack's error code (``not_in_channel``…), ``http_503`` and the
-    like, or ``unreachable``: short, ours to show; the SDK's own text is not.
-    """
-
-    def __init__(self, message: str, *, code: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.retry_after = retry_after  # Slack's Retry-After, when it sent one
-
-
-def error_code(exc: Exception) -> str:
-    """Slack's short error code for a failed call, never the SDK's dump of the answer."""
-    if isinstance(exc, DeliveryError):
-        return exc.code
-    if isinstance(exc, SlackApiError):
-        # An outage answers with an HTML or text page, not JSON: then only the status says.
-        data = exc.response.data
-        error = data.get("error", "") if isinstance(data, dict) else ""
-        return str(error) or f"http_{exc.response.status_code}"
-    return "unreachable"
-
-
-def delivery_error(what: str, exc: Exception) -> DeliveryError:
-    code = error_code(exc)
-    retry_after = None
-    if isinstance(exc, SlackApiError):
-        headers = exc.response.headers or {}
-        retry_after = parse_retry_after(
-            next((str(v) for k, v in headers.items() if k.lower() == "retry-after"), None)
-        )
-    return DeliveryError(f"{what}: {code}", code=code, retry_after=retry_after)
 
 
 class SlackWriter:
@@ -240,18 +202,18 @@ class SlackWriter:
         self, prompt: str, images: Sequence[GeneratedImage]
     ) -> list[dict[str, str]]:
         files = []
-        for name, image in _file_names(prompt, images):
+        for name, image in file_names(prompt, images):
             answer = await self._client.files_getUploadURLExternal(
                 filename=name, length=len(image.data), alt_txt=prompt[:1000]
             )
             await self._put(str(answer["upload_url"]), image.data, name)
-            files.append({"id": str(answer["file_id"]), "title": _title(prompt)})
+            files.append({"id": str(answer["file_id"]), "title": file_title(prompt)})
         return files
 
     async def _put(self, url: str, data: bytes | bytearray, name: str) -> None:
         headers = {"Content-Type": "application/octet-stream", "Content-Length": str(len(data))}
         try:
-            async with self._session.post(url, data=_slices(data), headers=headers) as response:
+            async with self._session.post(url, data=slices(data), headers=headers) as response:
                 if response.status != 200:
                     # Its HTTP code tells a server error (retried) from a refusal.
                     raise DeliveryError(
@@ -328,24 +290,3 @@ class SlackWriter:
             await self._client.chat_delete(channel=channel, ts=ts)
         except SlackClientError as exc:
             logger.warning("could not delete %s: %s", what, error_code(exc))
-
-
-UPLOAD_SLICE = 1024 * 1024
-
-
-async def _slices(data: bytes | bytearray) -> AsyncIterator[memoryview]:
-    """The bytes in 1 MiB views: aiohttp waits for the socket between them."""
-    view = memoryview(data)
-    for start in range(0, len(view), UPLOAD_SLICE):
-        yield view[start : start + UPLOAD_SLICE]
-
-
-def _title(prompt: str) -> str:
-    return prompt if len(prompt) <= 80 else prompt[:79] + "…"
-
-
-def _file_names(prompt: str, images: Sequence[GeneratedImage]) -> list[tuple[str, GeneratedImage]]:
-    stem = file_stem(prompt)
-    if len(images) == 1:
-        return [(f"{stem}.{images[0].extension}", images[0])]
-    return [(f"{stem}-{i}.{image.extension}", image) for i, image in enumerate(images, 1)]

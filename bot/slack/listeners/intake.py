@@ -23,9 +23,10 @@ from bot.metrics import Metrics
 from bot.options import ParsedRequest, UsageError, parse_request
 from bot.slack import mrkdwn, views
 from bot.slack.downloads import FileFetcher
+from bot.slack.errors import DeliveryError
 from bot.slack.listeners.operators import Operators
 from bot.slack.payloads import channel_id, clicking_user, image_file_ids
-from bot.slack.writer import DeliveryError, SlackWriter
+from bot.slack.writer import SlackWriter
 from bot.text import COMMAND, count, say
 
 logger = logging.getLogger(__name__)
