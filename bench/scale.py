@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
+import statistics
 import time
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from bot.standins.gateway import GatewayStandIn
 from bot.standins.slack import SlackStandIn
 from bot.standins.slack_sender import SlackSender, slash_command
 
-PEOPLE = 200
+PEOPLE = int(os.environ.get("BENCH_SCALE_PEOPLE", "200"))
 EACH = 5
 CONCURRENCY = 8
 LATENCY = 0.5
@@ -40,6 +42,8 @@ async def run_scale(gateway: GatewayStandIn, slack: SlackStandIn, folder: Path) 
         folder,
         BANANA_MAX_QUEUE=str(PEOPLE * 2),
         BANANA_DAILY_QUOTA=str(EACH * 2),
+        BANANA_MAX_IMAGES=str(EACH),
+        LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
     )
     process = psutil.Process(child.pid)
     try:
@@ -77,3 +81,41 @@ async def run_scale(gateway: GatewayStandIn, slack: SlackStandIn, folder: Path) 
         "last_image_s": last_image,
         "ideal_s": LATENCY * math.ceil(PEOPLE * EACH / CONCURRENCY),
     }
+
+
+def scale_table(runs: list[dict]) -> str:
+    def cell(key: str, form: str, unit: str) -> str:
+        values = [run[key] for run in runs]
+        low, high = format(min(values), form), format(max(values), form)
+        return f"{format(statistics.median(values), form)}{unit} ({low}–{high})"
+
+    ack99 = statistics.median(run["ack_p99_ms"] for run in runs)
+    waiting = statistics.median(run["waiting_mb_per_request"] for run in runs)
+    ideal = runs[0]["ideal_s"]
+    ratio = statistics.median(run["last_image_s"] / run["ideal_s"] for run in runs)
+    rows = [
+        ("ack latency p99", cell("ack_p99_ms", ".1f", " ms"), "≤ 150 ms", _ok(ack99 <= 150)),
+        (
+            f"memory per waiting request ({PEOPLE} waiting)",
+            cell("waiting_mb_per_request", ".3f", " MB"),
+            "≤ 0.25 MB",
+            _ok(waiting <= 0.25),
+        ),
+        (
+            f"time to the last image (ideal {ideal:.1f} s)",
+            cell("last_image_s", ".1f", " s"),
+            f"({ratio:.2f}× ideal)",
+            "",
+        ),
+    ]
+    return "\n".join(
+        [
+            "| measure | bot | goal | met |",
+            "| --- | --- | --- | --- |",
+            *("| " + " | ".join(row) + " |" for row in rows),
+        ]
+    )
+
+
+def _ok(flag: bool) -> str:
+    return "yes" if flag else "**no**"

@@ -21,14 +21,18 @@ from bot.generation.factory import open_generation_client
 from bot.jobs import JobRunner, Journal, Limits, StoreError
 from bot.jobs.budget import BudgetWatch
 from bot.jobs.retention import PRUNE_EVERY, Periodic, Retention, prune_journal
+from bot.jobs.spool import Spool, SpoolUnusable
 from bot.metrics import Metrics
 from bot.settings import Settings, SettingsError
 from bot.slack.app import EVENTS_PATH, build_bolt_app, build_web_app
+from bot.slack.assistant_threads import AssistantThreads
 from bot.slack.client import create_web_client
 from bot.slack.downloads import FileFetcher
 from bot.slack.listeners import Intake, register_listeners
 from bot.slack.notices import AdminNotices
+from bot.slack.panel import PanelStatus
 from bot.slack.publisher import SlackPublisher
+from bot.slack.sharing import ResultSharer
 from bot.slack.writer import SlackWriter
 
 logger = logging.getLogger(__name__)
@@ -99,14 +103,18 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
         files = FileFetcher(
             client, session, api_url=settings.slack_api_url, max_bytes=settings.max_input_bytes
         )
+        limits = Limits.from_settings(settings)
+        threads = AssistantThreads(client, str(identity.get("user_id") or ""))
         runner = JobRunner(
             generator,
-            SlackPublisher(writer, files),
+            SlackPublisher(writer, files, PanelStatus(threads, writer, limits.allows_channel)),
             journal,
             workers=settings.concurrency,
             resume_within=settings.resume_within,
             metrics=metrics,
             queue=journal.shared_queue(settings.concurrency, settings.min_interval),
+            spool=Spool(settings.spool_path, settings.spool_max_mb * 1024**2),
+            deliver_within=settings.deliver_within,
         )
         bolt = build_bolt_app(settings, client, identity)
         retention = Retention.of_days(settings.retention_days)
@@ -122,7 +130,7 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
             runner=runner,
             writer=writer,
             journal=journal,
-            limits=Limits.from_settings(settings),
+            limits=limits,
             files=files,
             max_images=settings.max_images,
             max_prompt=settings.max_prompt,
@@ -131,11 +139,15 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
             free_previews=settings.free_previews,
             budget=budget,
         )
-        register_listeners(bolt, intake)
+        register_listeners(bolt, intake, (threads, ResultSharer(writer, files)))
         for chore in chores:
             chore.start()  # pruning's first round runs now: old delivery keys go at start
         runner.start()
-        resumed = await runner.recover()
+        try:
+            resumed = await runner.recover()
+        except SpoolUnusable as exc:
+            print(f"banana-bot serve: {exc}", file=sys.stderr)
+            return 1
         if resumed:
             logger.info("resumed %d job(s) left unfinished by the last run", resumed)
 

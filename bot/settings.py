@@ -81,6 +81,9 @@ class Settings:
     # How long a replica's hold on a job lasts unless renewed: a dead replica's work
     # moves elsewhere after about this long.
     lease_seconds: float = 30.0
+    spool: Path | None = None  # None: beside a SQLite BANANA_DB, else ./data/spool
+    spool_max_mb: int = 1024
+    deliver_within: float = 1800.0  # seconds a made image may wait for Slack
     host: str | None = None  # None: 0.0.0.0; the sandbox ignores it (see sandbox_host)
     sandbox_host: str | None = None  # None: the sandbox listens on 127.0.0.1 only
     port: int = 3000
@@ -94,6 +97,15 @@ class Settings:
     def endpoint(self) -> str:
         """The gateway URL without the key: ``BANANA_API_URL`` or the network's."""
         return self.api_url or ENDPOINTS[self.network]
+
+    @property
+    def spool_path(self) -> Path:
+        """Where made images wait for Slack: ``BANANA_SPOOL``, else beside the journal."""
+        if self.spool is not None:
+            return self.spool
+        if isinstance(self.database, Path):
+            return self.database.parent / "spool"
+        return Path("data/spool")
 
     @property
     def slack_configured(self) -> bool:
@@ -162,6 +174,11 @@ class Settings:
             retention_days=env.number("BANANA_RETENTION_DAYS", int, cls.retention_days, minimum=1),
             database=env.database("BANANA_DB", cls.database),
             lease_seconds=env.number("BANANA_LEASE_SECONDS", float, cls.lease_seconds, minimum=1),
+            spool=env.path("BANANA_SPOOL"),
+            spool_max_mb=env.number("BANANA_SPOOL_MAX_MB", int, cls.spool_max_mb, minimum=1),
+            deliver_within=env.number(
+                "BANANA_DELIVERY_WITHIN", float, cls.deliver_within, minimum=1
+            ),
             host=env.text("HOST"),
             sandbox_host=env.text("BANANA_SANDBOX_HOST"),
             port=env.number("PORT", int, cls.port, minimum=0, maximum=65535),
@@ -200,6 +217,10 @@ class _Reader:
                 "in Slack: the channel's name → About → Channel ID"
             )
         return value
+
+    def path(self, name: str) -> Path | None:
+        value = self.text(name)
+        return None if value is None else Path(value)
 
     def url(self, name: str) -> str | None:
         value = self.text(name)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from bot.generation import GeneratedImage
 from bot.jobs import InputFile, Job, PublishError, StatusRef
 from bot.jobs.outcomes import Delivered, InputUnreadable, Outcome
-from bot.jobs.publisher import StatusView
+from bot.jobs.publisher import StatusView, UploadedFile
 
 
 @dataclass
@@ -26,6 +26,8 @@ class RecordingPublisher:
     refuse_status: bool = False
     status_delay: float = 0.0  # Slack taking its time (a busy channel's posting limit)
     refuse_upload: str = ""
+    uploaded: dict[str, int] = field(default_factory=dict)  # job → images, not yet shared
+    upload_outage: list[str] = field(default_factory=list)  # codes the next uploads fail with
 
     async def open_status(
         self, job: Job, view: StatusView, existing: StatusRef | None = None
@@ -39,18 +41,24 @@ class RecordingPublisher:
     async def show_status(self, job: Job, ref: StatusRef, view: StatusView) -> None:
         self.statuses.append((job.id, view))
 
-    async def deliver(
+    async def upload(self, job: Job, images: Sequence[GeneratedImage]) -> list[UploadedFile]:
+        if self.refuse_upload:
+            raise PublishError("no", code=self.refuse_upload)
+        if self.upload_outage:
+            raise PublishError("not now", code=self.upload_outage.pop(0), retry_after=0.01)
+        self.uploaded[job.id] = len(images)
+        return [UploadedFile(f"F{job.id}-{n}", job.prompt) for n in range(len(images))]
+
+    async def share(
         self,
         job: Job,
         ref: StatusRef | None,
-        images: Sequence[GeneratedImage],
+        files: Sequence[UploadedFile],
         delivery: Delivered,
     ) -> list[str]:
-        if self.refuse_upload:
-            raise PublishError("no", code=self.refuse_upload)
-        self.delivered.append((job.id, len(images), delivery))
+        self.delivered.append((job.id, self.uploaded.pop(job.id), delivery))
         self.delivered_to.append(ref)
-        return [f"F{job.id}-{n}" for n in range(len(images))]
+        return [f.id for f in files]
 
     async def finish(self, job: Job, ref: StatusRef | None, outcome: Outcome) -> None:
         self.outcomes.append((job.id, ref, outcome))

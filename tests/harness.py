@@ -82,13 +82,16 @@ async def running_bot(
     tmp_path: Path,
     *,
     command: tuple[str, ...] = ("serve",),
+    wrapper: tuple[str, ...] = (),
     **extra: str,
 ) -> AsyncIterator[RunningBot]:
-    """``python -m bot serve`` as a real process; yields once /healthz answers 200."""
+    """``python -m bot serve`` as a real process (run by ``wrapper``, e.g. ``unshare``,
+    when given); yields once /healthz answers 200."""
     port = free_port()
     log = tmp_path / f"bot-{port}.log"
     with log.open("wb") as sink:
         process = await asyncio.create_subprocess_exec(
+            *wrapper,
             sys.executable,
             "-m",
             "bot",

@@ -77,6 +77,8 @@ async def test_a_process_that_lost_its_lease_neither_uploads_nor_writes(
     assert entry.state == "queued"
     with pytest.raises(LeaseLost):
         await holder.start_upload(held.id, "C1", None, [])
+    with pytest.raises(LeaseLost):  # nor marks it for sharing (the at-most-once point)
+        await holder.mark_sharing(held.id)
     assert await other.start_upload(held.id, "C1", None, []) is None
 
 

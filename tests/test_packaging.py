@@ -19,6 +19,19 @@ def manifest() -> dict[str, Any]:
     return data
 
 
+def test_manifest_turns_on_the_ai_panel_with_the_bots_own_prompts() -> None:
+    from bot.slack.listeners.assistant import suggested_prompts
+
+    data = manifest()
+    view = data["features"]["assistant_view"]
+    assert view["assistant_description"]
+    assert view["suggested_prompts"] == [
+        {"title": p.title, "message": p.message} for p in suggested_prompts()
+    ]
+    # The panel's status, title and prompts; the name of the channel on screen.
+    assert {"assistant:write", "channels:read"} <= set(data["oauth_config"]["scopes"]["bot"])
+
+
 def test_manifest_scopes_events_and_command() -> None:
     data = manifest()
     scopes = set(data["oauth_config"]["scopes"]["bot"])
@@ -39,6 +52,8 @@ def test_manifest_scopes_events_and_command() -> None:
         "app_home_opened",
         "app_mention",
         "message.im",
+        "assistant_thread_started",
+        "assistant_thread_context_changed",
     ]
     assert data["settings"]["socket_mode_enabled"] is True
     assert data["settings"]["interactivity"]["is_enabled"] is True

@@ -22,6 +22,7 @@ from bot.jobs.outcomes import (
     Paused,
     UploadRefused,
 )
+from bot.jobs.spool import Spool
 from bot.options import ImageOptions
 from bot.preview import render_noise_png
 from bot.standins.gateway import GatewayStandIn
@@ -238,3 +239,65 @@ def test_the_job_core_builds_no_user_text_and_knows_no_slack() -> None:
         source = module.read_text()
         assert "bot.text" not in source, module.name
         assert "bot.slack" not in source, module.name
+
+
+async def test_an_upload_slack_cannot_take_now_is_retried_and_delivered_once(core: Core) -> None:
+    core.publisher.upload_outage = ["http_503", "ratelimited", "unreachable"]
+    job = a_job("a patient cat")
+    await core.admit(job)
+    outcome = await core.outcome(job)
+    assert isinstance(outcome, Delivered)
+    assert len(core.publisher.delivered) == 1
+    assert [v.state for j, v in core.publisher.statuses if j == job.id].count("spooled") == 3
+    entry = await core.journal.get(job.id)
+    assert entry is not None
+    assert entry.state == "delivered"
+
+
+async def test_a_spooled_job_whose_spool_is_gone_is_generated_again(
+    make_client: Callable[..., GenerationClient], gateway: GatewayStandIn, tmp_path: Path
+) -> None:
+    previous = await Journal.open(tmp_path / "journal.db")  # the run that made it
+    publisher = RecordingPublisher()
+    job = a_job("a cat made before a lost disk")
+    await previous.admit(job, [job.key], Limits())
+    await previous.update(job.id, status_channel="C1", status_ts="1.0")
+    await previous.start_upload(job.id, "C1", None, ["log-1"])  # journaled as spooled
+    await previous.close()
+    journal = await Journal.open(tmp_path / "journal.db")
+    spool = Spool(tmp_path / "spool", 1024**2)  # …but its images are not there
+    runner = JobRunner(make_client(), publisher, journal, workers=1, spool=spool)
+    runner.start()
+    try:
+        assert await runner.recover() == 1
+        await eventually(lambda: publisher.outcomes)
+        assert isinstance(publisher.outcomes[0][2], Delivered)
+        assert len(gateway.requests) == 1
+    finally:
+        await runner.close(grace=1.0)
+        await journal.close()
+
+
+async def test_past_the_spools_cap_an_image_is_delivered_from_memory(
+    make_client: Callable[..., GenerationClient],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    journal = await Journal.open(tmp_path / "journal.db")
+    publisher = RecordingPublisher(upload_outage=["http_503"])
+    spool = Spool(tmp_path / "spool", 1)  # one byte: nothing fits
+    runner = JobRunner(make_client(), publisher, journal, workers=1, spool=spool)
+    runner.start()
+    await runner.recover()
+    job = a_job("a cat too big to spool")
+    try:
+        await journal.admit(job, [job.key], Limits())
+        runner.submit(job)
+        await eventually(lambda: publisher.outcomes)
+        assert isinstance(publisher.outcomes[0][2], Delivered)
+        assert "not spooled, delivered from memory only" in caplog.text
+        assert "BANANA_SPOOL_MAX_MB" in caplog.text
+        assert list(spool.root.iterdir()) == []
+    finally:
+        await runner.close(grace=1.0)
+        await journal.close()

@@ -101,3 +101,17 @@ def test_the_database_password_stays_out_of_repr_and_errors() -> None:
     with pytest.raises(SettingsError) as caught:
         Settings.from_env({"BANANA_DB": "mysql://bot:pw-secret-5@db/banana"})
     assert "pw-secret-5" not in str(caught.value)
+
+
+def test_the_spool_sits_beside_the_journal_unless_banana_spool_says() -> None:
+    assert Settings.from_env({}).spool_path == Path("data/spool")
+    assert Settings.from_env({"BANANA_DB": "/srv/b/j.db"}).spool_path == Path("/srv/b/spool")
+    shared = Settings.from_env({"BANANA_DB": "postgresql://db/banana"})
+    assert shared.spool_path == Path("data/spool")
+    assert Settings.from_env({"BANANA_SPOOL": "/var/spool/b"}).spool_path == Path("/var/spool/b")
+    settings = Settings.from_env({"BANANA_DELIVERY_WITHIN": "90", "BANANA_SPOOL_MAX_MB": "64"})
+    assert (settings.deliver_within, settings.spool_max_mb) == (90.0, 64)
+    assert Settings.from_env({}).deliver_within == 1800.0
+    for name in ("BANANA_DELIVERY_WITHIN", "BANANA_SPOOL_MAX_MB"):
+        with pytest.raises(SettingsError, match=f"^{name} must be"):
+            Settings.from_env({name: "0"})

@@ -311,11 +311,15 @@ async def test_gateway_timeout_is_reported(
         assert "took too long" in status[0].text
 
 
-async def test_upload_failure_is_reported(bot: RunningBot, slack: SlackStandIn) -> None:
-    slack.fail("upload", "broken", "broken", "broken", "broken")
+async def test_server_errors_while_uploading_are_retried_until_slack_takes_it(
+    bot: RunningBot, slack: SlackStandIn
+) -> None:
+    slack.fail("upload", "broken", "broken", "broken", "broken")  # HTTP 500 each
     await bot.sender.command(command(slack, "a cat"))
-    status = await eventually(lambda: [m for m in slack.visible(CHANNEL) if "❌" in m.text])
-    assert "Slack would not take the upload" in status[0].text
+    (result,) = await eventually(lambda: [m for m in slack.visible(CHANNEL) if m.files])
+    assert "a cat" in result.text
+    assert len(slack.calls_to("upload")) == 5
+    assert not [m for m in slack.visible(CHANNEL) if "❌" in m.text]
 
 
 async def test_slacks_refusal_reaches_the_user_as_its_code_never_the_sdks_dump(

@@ -38,6 +38,10 @@ async def test_a_second_process_on_one_sqlite_journal_stops_with_one_line(
         await eventually(lambda: [m for m in slack.visible() if m.files])
 
 
+def sqlite_files(root: Path) -> list[Path]:
+    return list(root.rglob("*.db"))
+
+
 async def test_serve_on_postgresql_journals_there(
     gateway: GatewayStandIn, slack: SlackStandIn, tmp_path: Path, postgres_url: str
 ) -> None:
@@ -48,7 +52,8 @@ async def test_serve_on_postgresql_journals_there(
     with psycopg.connect(postgres_url) as conn:
         rows = conn.execute("SELECT prompt, state, images FROM jobs").fetchall()
     assert rows == [("a cat kept in postgres", "delivered", 1)]
-    assert not (tmp_path / "data").exists(), "no SQLite file on the side"
+    assert not sqlite_files(tmp_path), "no SQLite file on the side"
+    assert not list((tmp_path / "data" / "spool").iterdir()), "the spool is emptied"
 
 
 async def test_an_unreachable_postgresql_stops_start_up_with_one_line(

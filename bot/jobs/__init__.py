@@ -6,7 +6,7 @@ an :mod:`~bot.jobs.outcomes` value.
 """
 
 from bot.jobs.job import Job, Source, StatusRef
-from bot.jobs.journal import Admission, Entry, Journal, StoreError, Usage
+from bot.jobs.journal import Admission, Entry, Journal, JournalUnwritable, StoreError, Usage
 from bot.jobs.limits import Limits
 from bot.jobs.publisher import InputFile, Publisher, PublishError, StatusView
 from bot.jobs.runner import JobRunner
@@ -18,6 +18,7 @@ __all__ = [
     "Job",
     "JobRunner",
     "Journal",
+    "JournalUnwritable",
     "Limits",
     "PublishError",
     "Publisher",

@@ -9,10 +9,16 @@ from typing import Literal
 
 from bot.options import ImageOptions
 
-Source = Literal["command", "mention", "dm"]
-# queued → running → uploading → delivered; or failed / cancelled / interrupted.
-State = Literal["queued", "running", "uploading", "delivered", "failed", "cancelled", "interrupted"]
-ACTIVE_STATES: tuple[State, ...] = ("queued", "running", "uploading")
+# "assistant": a message in Slack's AI-app panel; its status is the thread's own
+# (a live line the person sees while the bot works), not a status message.
+Source = Literal["command", "mention", "dm", "assistant"]
+# queued → running → spooled → uploading → delivered; or failed / cancelled / interrupted.
+# spooled: made and on disk, not yet shown (safe to upload again); uploading: being
+# shared right now, so maybe shown (never shared again). Plain TEXT in the journal.
+State = Literal[
+    "queued", "running", "spooled", "uploading", "delivered", "failed", "cancelled", "interrupted"
+]
+ACTIVE_STATES: tuple[State, ...] = ("queued", "running", "spooled", "uploading")
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,10 @@ numbering atomic in its own way; the policy (what refuses a request, which
 columns may change, how a row reads back) lives here, once.
 
 Guarantees (see README): generation is at-least-once per job (a crash while
-generating regenerates on restart), delivery is at-most-once (a job caught
-mid-upload is never uploaded again; its requester is told instead).
+generating regenerates on restart); a generated job is ``spooled`` and delivered
+from the spool, across restarts (``bot/jobs/delivery.py``); sharing is
+at-most-once (a job caught mid-share is never shared again; its requester is
+told instead).
 
 Leases, and what processes sharing a journal share: ``bot/jobs/leases.py``.
 """
@@ -31,7 +33,7 @@ from typing import Any, ClassVar, Protocol
 from bot.generation.model import estimated_cost
 from bot.jobs.accounting import Accounting
 from bot.jobs.job import ACTIVE_STATES, Job, State
-from bot.jobs.leases import DEFAULT_LEASE_SECONDS, LeaseHolder
+from bot.jobs.leases import DEFAULT_LEASE_SECONDS, LeaseHolder, LeaseLost
 from bot.jobs.limits import Limits
 from bot.options import ImageOptions
 from bot.settings import PostgresURL
@@ -66,6 +68,11 @@ ACTIVE_SQL = "(" + ", ".join(f"'{s}'" for s in ACTIVE_STATES) + ")"
 class StoreError(Exception):
     """The journal's database cannot be used; the message names ``BANANA_DB``, says
     why and what to do, and carries no password."""
+
+
+class JournalUnwritable(StoreError):
+    """A write failed while running (the disk is full, the file became read-only):
+    the request that needed it fails; the process stays up."""
 
 
 class Admission(enum.Enum):
@@ -163,6 +170,20 @@ class Journal(Accounting, LeaseHolder):
     async def update(self, job_id: str, state: State | None = None, **fields: Any) -> None:
         """Set a job's state and/or columns; a final state also stamps ``finished_at``
         and ends the lease. A job another process took over is left alone."""
+        await self._update(job_id, state, **fields)
+
+    async def mark_sharing(self, job_id: str) -> None:
+        """Mark a made job ``uploading`` right before it is shared: from here it may be
+        shown, so it is never shared again.
+
+        Raises:
+            LeaseLost: another process holds the job now: it shares it, not this one.
+        """
+        if not await self._update(job_id, "uploading"):
+            raise LeaseLost(job_id)
+
+    async def _update(self, job_id: str, state: State | None = None, **fields: Any) -> bool:
+        """``update``; False when no row was written (not this process's job)."""
         if state is not None:
             fields["state"] = state
             if state not in ACTIVE_STATES:
@@ -172,11 +193,12 @@ class Journal(Accounting, LeaseHolder):
         unknown = set(fields) - UPDATABLE_COLUMNS
         if unknown:
             raise ValueError(f"not a journal column: {', '.join(sorted(unknown))}")
-        await self._set_columns(job_id, fields)
+        return await self._set_columns(job_id, fields)
 
     @abc.abstractmethod
-    async def _set_columns(self, job_id: str, fields: dict[str, Any]) -> None:
-        """Write checked column values to one job, unless another process leases it."""
+    async def _set_columns(self, job_id: str, fields: dict[str, Any]) -> bool:
+        """Write checked column values to one job, unless another process leases it;
+        whether a row was written."""
 
     async def release(self, job_id: str) -> None:
         """Put a job this process will not finish back in the queue, for any process."""
@@ -206,7 +228,8 @@ class Journal(Accounting, LeaseHolder):
     async def start_upload(
         self, job_id: str, channel: str, thread_ts: str | None, logids: list[str]
     ) -> int | None:
-        """Mark a job as uploading and, in a thread, give it the next number (v1, v2, …).
+        """Mark a job as spooled (made, to be delivered) and, in a thread, give it the
+        next number (v1, v2, …).
 
         Reading the highest number and claiming the next are atomic, so two
         edits finishing together never share a number.

@@ -41,6 +41,15 @@ class UploadRefused(Exception):
         self.code = code
 
 
+class Undelivered(UploadRefused):
+    """The images were made but never reached the requester: refused, or the platform
+    stayed away for the whole delivery window (``waited``)."""
+
+    def __init__(self, code: str = "", *, waited: bool = False) -> None:
+        super().__init__(code)
+        self.waited = waited
+
+
 class InputUnreadable(Exception):
     """An image to edit could not be fetched or read; ``code`` says why, briefly."""
 
@@ -100,6 +109,7 @@ __all__ = [
     "NotStarted",
     "Outcome",
     "Paused",
+    "Undelivered",
     "Unexpected",
     "UploadRefused",
 ]

@@ -26,6 +26,7 @@ from bot.generation import (
     prepare_input,
 )
 from bot.generation.images import NotAnImage, identify
+from bot.jobs.delivery import Delivery, origin_of
 from bot.jobs.fair_queue import Unit, UnitQueue
 from bot.jobs.job import Job, StatusRef
 from bot.jobs.journal import Journal
@@ -38,7 +39,6 @@ from bot.jobs.outcomes import (
     NotStarted,
     Outcome,
     Paused,
-    UploadRefused,
 )
 from bot.jobs.progress import (
     CancelledUnit,
@@ -48,7 +48,7 @@ from bot.jobs.progress import (
     ShuttingDown,
     log_event,
 )
-from bot.jobs.publisher import Publisher, PublishError
+from bot.jobs.publisher import Publisher
 from bot.jobs.shape import edit_options
 from bot.metrics import Metrics
 from bot.options import ImageOptions
@@ -74,8 +74,10 @@ class JobPipeline:
         *,
         tick_seconds: float,
         metrics: Metrics,
+        delivery: Delivery,
     ) -> None:
         self._metrics = metrics
+        self._delivery = delivery
         self._publisher = publisher
         self._journal = journal
         self._queue = queue
@@ -215,7 +217,7 @@ class JobPipeline:
         input_names: Sequence[str],
     ) -> Outcome:
         images = [image for generation in generations for image in generation.images]
-        progress.state = "uploading"  # no more progress ticks
+        progress.state = "spooled"  # no more progress ticks
         # Results in a thread are numbered, so "v2 but at night" can name one.
         version = await self._journal.start_upload(
             job.id,
@@ -230,38 +232,10 @@ class JobPipeline:
             failures=failures,
             version=version,
             input_names=tuple(input_names),
-            origin=await self._origin(job),
+            origin=await origin_of(self._journal, job),
         )
         del generations
-        try:
-            file_ids = await self._publisher.deliver(job, ref, images, delivered)
-        except PublishError as exc:
-            logger.exception("job=%s upload failed", job.id)
-            await self._journal.update(job.id, version=None)
-            return Failed(UploadRefused(exc.code))
-        finally:
-            # The platform has the bytes (or refused them): let the megabytes go now,
-            # not after the status edits, which may wait on a rate limit.
-            del images
-        await self._journal.finish_delivered(
-            job.id,
-            images=delivered.images,
-            size=job.options.size,
-            attempts=progress.attempts,
-            logids=progress.logids,
-            file_ids=file_ids,
-        )
-        self._metrics.delivered(job.options.size, delivered.images)
-        return delivered
-
-    async def _origin(self, job: Job) -> StatusRef | None:
-        """Where the job this one re-rolls or edits was answered, when known."""
-        if not job.parent:
-            return None
-        parent = await self._journal.get(job.parent)
-        if parent is None or not parent.status_channel or not parent.status_ts:
-            return None
-        return StatusRef(parent.status_channel, parent.status_ts, parent.result_thread)
+        return await self._delivery.deliver(job, ref, images, delivered, progress.attempts)
 
     async def _keep_status_fresh(
         self, job: Job, status: asyncio.Task[StatusRef | None], progress: Progress

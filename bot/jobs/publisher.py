@@ -42,9 +42,37 @@ class PublishError(Exception):
     library's own text, is what a requester may be shown.
     """
 
-    def __init__(self, message: str, *, code: str = "") -> None:
+    def __init__(self, message: str, *, code: str = "", retry_after: float | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.retry_after = retry_after  # the platform's Retry-After, when it gave one
+
+
+# Codes that say "not now" rather than "no": the platform is down, busy or out of
+# reach, and the same call may well succeed later.
+TRANSIENT_CODES = frozenset(
+    {
+        "ratelimited",
+        "unreachable",
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+    }
+)
+
+
+def transient(code: str) -> bool:
+    """True for a failure worth retrying: a server error, a rate limit, no connection."""
+    return code in TRANSIENT_CODES or code.startswith("http_5") or code == "http_429"
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """An image the platform holds but has not shown anywhere yet."""
+
+    id: str
+    title: str
 
 
 class Publisher(Protocol):
@@ -60,19 +88,32 @@ class Publisher(Protocol):
     async def show_status(self, job: Job, ref: StatusRef, view: StatusView) -> None:
         """Show progress (ticks may be skipped; a failure is only logged)."""
 
-    async def deliver(
-        self,
-        job: Job,
-        ref: StatusRef | None,
-        images: Sequence[GeneratedImage],
-        delivery: Delivered,
-    ) -> list[str]:
-        """Post the images with what ``delivery`` says of them; returns their file ids.
+    async def upload(self, job: Job, images: Sequence[GeneratedImage]) -> list[UploadedFile]:
+        """Send the images' bytes, not yet shown to anyone: harmless to repeat.
 
         ``ref`` None: the status line is not up yet; post where the job was asked.
 
         Raises:
-            PublishError: the images could not be posted.
+            PublishError: the platform would not take them (see :func:`transient`).
+        """
+
+    async def share(
+        self,
+        job: Job,
+        ref: StatusRef | None,
+        files: Sequence[UploadedFile],
+        delivery: Delivered,
+    ) -> list[str]:
+        """Show uploaded images with what ``delivery`` says of them; returns their file ids.
+
+        ``ref`` None: the status line is not up yet (a busy channel); show them where
+        the job was asked.
+
+        Once this has been called the images may be shown, even if it raised:
+        the job core marks the job before, and never shares it twice.
+
+        Raises:
+            PublishError: the images could not be shown.
         """
 
     async def finish(self, job: Job, ref: StatusRef | None, outcome: Outcome) -> None:

@@ -20,9 +20,10 @@ import logging
 import time
 
 from bot.generation import GenerationClient, GenerationError
+from bot.jobs.delivery import Delivery
 from bot.jobs.fair_queue import FairQueue, QueueClosed, Unit, UnitQueue, fail
 from bot.jobs.job import Job, StatusRef
-from bot.jobs.journal import Journal
+from bot.jobs.journal import Entry, Journal, StoreError
 from bot.jobs.leases import LeaseLost
 from bot.jobs.outcomes import (
     Cancelled,
@@ -44,7 +45,8 @@ from bot.jobs.progress import (
     log_event,
 )
 from bot.jobs.publisher import Publisher, PublishError, StatusView
-from bot.jobs.takeover import Takeover
+from bot.jobs.spool import Spool
+from bot.jobs.takeover import Takeover, status_ref
 from bot.logs import redact_query_keys
 from bot.metrics import Metrics
 
@@ -69,8 +71,13 @@ class JobRunner:
         tick_seconds: float = 5.0,
         metrics: Metrics | None = None,
         queue: UnitQueue[JobRequest] | None = None,
+        spool: Spool | None = None,
+        deliver_within: float = 1800.0,
     ) -> None:
         self._metrics = metrics or Metrics()
+        self._delivery = Delivery(
+            publisher, journal, spool, within=deliver_within, metrics=self._metrics
+        )
         self._generator = generator
         self._publisher = publisher
         self._journal = journal
@@ -84,10 +91,17 @@ class JobRunner:
             self._ahead,
             tick_seconds=tick_seconds,
             metrics=self._metrics,
+            delivery=self._delivery,
         )
         self._jobs: dict[str, tuple[Job, list[Unit[JobRequest]], Progress]] = {}
         self._takeover = Takeover(
-            journal, publisher, self._queue, self.submit, resume_within=resume_within
+            journal,
+            publisher,
+            self._queue,
+            self._delivery,
+            submit=self.submit,
+            resume_delivery=self._resume_delivery,
+            resume_within=resume_within,
         )
         self._tasks: set[asyncio.Task[None]] = set()
         self._workers: set[asyncio.Task[None]] = set()
@@ -139,13 +153,40 @@ class JobRunner:
     # ---- recovery, cancel, shutdown ------------------------------------------------------
     async def recover(self) -> int:
         """Take over the unfinished jobs no process holds (a previous or dead process
-        left them): resume them; report those caught mid-upload or too old. Returns
+        left them): resume them; report those caught mid-share or too old. Returns
         how many resumed."""
         return await self._takeover.recover()
 
     async def _hand_over(self, job: Job) -> None:
         await self._journal.release(job.id)
         log_event(job, "handed_over")
+
+    async def _resume_delivery(self, entry: Entry) -> bool:
+        """Deliver a job a previous run made and spooled, without generating it again.
+        False when it was not spooled (or its spool is gone, or on another replica's
+        disk: then it is generated again)."""
+        ref = status_ref(entry)
+        if entry.state != "spooled" or ref is None:
+            return False
+        spooled = await self._delivery.spooled(entry.job.id)
+        if spooled is None:
+            return False
+        job = entry.job
+        progress = Progress()
+        progress.state = "spooled"
+
+        async def deliver() -> None:
+            try:
+                outcome = await self._delivery.resume(job, ref, spooled)
+            except LeaseLost:  # another process took it over; it answers the requester
+                log_event(job, "handed_over")
+                return
+            await self._conclude(job, ref, progress, outcome)
+
+        task = asyncio.create_task(deliver(), name=f"delivery-{job.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
 
     async def cancel_queued(self, user: str) -> int:
         """Cancel the user's jobs that have not started, on whatever process they wait;
@@ -309,33 +350,12 @@ class JobRunner:
         self, job: Job, ref: StatusRef | None, progress: Progress, outcome: Outcome
     ) -> None:
         """Journal how the job ended, log it, and have the publisher say it."""
-        if isinstance(outcome, Failed):
-            progress.state = "failed"
-            await self._journal.update(
-                job.id,
-                "failed",
-                error=_describe(outcome.error),
-                attempts=progress.attempts,
-                logids=" ".join(progress.logids),
-            )
-            log_event(
-                job,
-                "failed",
-                elapsed=f"{progress.elapsed:.1f}s",
-                logid=progress.logids[-1] if progress.logids else "-",
-            )
-        elif isinstance(outcome, Cancelled):
-            await self._journal.update(job.id, "cancelled")
-            log_event(job, "cancelled")
-        elif isinstance(outcome, Paused):
-            # Shutdown caught the job: queued again and let go, another process resumes
-            # it; unless it was uploading (it may have been shared): whoever takes it
-            # over tells its requester instead.
-            if progress.state != "uploading":
-                await self._journal.release(job.id)
-            log_event(job, "paused")
         try:
-            await self._publisher.finish(job, ref, outcome)
+            await self._journal_outcome(job, progress, outcome)
+        except StoreError:  # a full disk: the requester is still told
+            logger.exception("job=%s: how it ended could not be journaled", job.id)
+        try:
+            await self._delivery.tell(job, ref, outcome)  # retried while Slack is away
         except PublishError:
             if not isinstance(outcome, Paused):
                 logger.exception("job=%s could not tell the requester how it ended", job.id)
@@ -347,3 +367,30 @@ class JobRunner:
                 elapsed=f"{progress.elapsed:.1f}s",
                 logids=",".join(made.logid for made in outcome.made),
             )
+
+    async def _journal_outcome(self, job: Job, progress: Progress, outcome: Outcome) -> None:
+        if isinstance(outcome, Failed):
+            progress.state = "failed"
+            # A delivery resumed after a restart knows no attempts: keep the journal's.
+            counted = (
+                {"attempts": progress.attempts, "logids": " ".join(progress.logids)}
+                if progress.logids
+                else {}
+            )
+            await self._journal.update(job.id, "failed", error=_describe(outcome.error), **counted)
+            log_event(
+                job,
+                "failed",
+                elapsed=f"{progress.elapsed:.1f}s",
+                logid=progress.logids[-1] if progress.logids else "-",
+            )
+        elif isinstance(outcome, Cancelled):
+            await self._journal.update(job.id, "cancelled")
+            log_event(job, "cancelled")
+        elif isinstance(outcome, Paused):
+            # Shutdown caught the job: it stays journaled — queued again if it was not
+            # made yet, and let go, so another process resumes it at once; a made one
+            # stays spooled (or maybe shared), for whoever takes it over.
+            if progress.state in ("queued", "running"):
+                await self._journal.release(job.id)
+            log_event(job, "paused")

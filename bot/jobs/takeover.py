@@ -3,16 +3,19 @@
 Every job this process runs is leased to it in the journal. A keeper task
 renews the leases a few times per lease and, as often (or at once, when
 notified), takes over jobs whose lease lapsed (their process died) or that
-were let go (their process stopped): it resumes them, or reports those caught
-mid-upload (never uploaded twice) or too old to its requester.
+were let go (their process stopped): it delivers a spooled one from its spool
+when the spool is here (else makes it again), resumes the others, or reports
+those caught mid-share (never shared twice) or too old to its requester.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
+from bot.jobs.delivery import Delivery
 from bot.jobs.fair_queue import UnitQueue
 from bot.jobs.job import Job, StatusRef
 from bot.jobs.journal import Entry, Journal
@@ -23,9 +26,10 @@ from bot.jobs.publisher import Publisher, PublishError
 logger = logging.getLogger(__name__)
 
 Submit = Callable[[Job, StatusRef | None], None]
+ResumeDelivery = Callable[[Entry], Awaitable[bool]]  # False: not spooled here
 
 
-def _status_ref(entry: Entry) -> StatusRef | None:
+def status_ref(entry: Entry) -> StatusRef | None:
     if not entry.status_channel or not entry.status_ts:
         return None
     return StatusRef(entry.status_channel, entry.status_ts, entry.result_thread)
@@ -37,15 +41,21 @@ class Takeover:
         journal: Journal,
         publisher: Publisher,
         queue: UnitQueue[JobRequest],
-        submit: Submit,
+        delivery: Delivery,
         *,
+        submit: Submit,
+        resume_delivery: ResumeDelivery,
         resume_within: float,
     ) -> None:
         self._journal = journal
         self._publisher = publisher
         self._queue = queue
+        self._delivery = delivery
         self._submit = submit
+        self._resume_delivery = resume_delivery
         self._resume_within = resume_within
+        self._spool_opened = False
+        self._one_at_a_time = asyncio.Lock()  # the start's takeover and the keeper's
 
     async def keep_leases(self) -> None:
         """Renew this process's leases, stop what another process cancelled, and take
@@ -65,11 +75,21 @@ class Takeover:
 
     async def recover(self) -> int:
         """Take over the unfinished jobs no process holds; returns how many resumed."""
+        async with self._one_at_a_time:
+            return await self._recover()
+
+    async def _recover(self) -> int:
         resumed = 0
-        for entry in await self._journal.take_over():
-            job, ref = entry.job, _status_ref(entry)
+        taken = await self._journal.take_over()
+        if not self._spool_opened:  # at start: the spool keeps only what is ours to deliver
+            await self._delivery.open({e.job.id for e in taken if e.state == "spooled"})
+            self._spool_opened = True
+        for entry in taken:
+            job, ref = entry.job, status_ref(entry)
             age = time.time() - job.created_at
-            if entry.state == "uploading":
+            if await self._resume_delivery(entry):
+                resumed += 1
+            elif entry.state == "uploading":
                 # It may have reached Slack before the crash: never upload twice.
                 await self._report(job, ref, Interrupted(age, during_upload=True))
             elif age > self._resume_within:

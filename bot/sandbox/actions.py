@@ -17,6 +17,8 @@ from bot.standins.slack_sender import (
     SlackSender,
     app_home_opened,
     app_mention,
+    assistant_thread_context_changed,
+    assistant_thread_started,
     block_action,
     direct_message,
     envelope,
@@ -49,7 +51,7 @@ class SandboxActions:
         self._slack = slack
         self._sender = sender
         self._changed = changed
-        self._response_refs: dict[str, str] = {}
+        self._response_refs: dict[str, tuple[str, str | None]] = {}  # → channel, thread
         self._refs = itertools.count(1)
         self._hinted = False
         self.closed_views: set[str] = set()
@@ -65,12 +67,12 @@ class SandboxActions:
 
     def on_response(self, data: dict[str, Any]) -> None:
         """A ``response_url`` post: ephemeral, in the channel the command came from."""
-        channel = self._response_refs.get(str(data.get("ref")), CHANNEL)
-        self.ephemeral(channel, str(data.get("text", "")))
+        channel, thread = self._response_refs.get(str(data.get("ref")), (CHANNEL, None))
+        self.ephemeral(channel, str(data.get("text", "")), thread)
 
-    def _response_url(self, channel: str) -> str:
+    def _response_url(self, channel: str, thread: str | None = None) -> str:
         ref = f"sandbox-{next(self._refs)}"
-        self._response_refs[ref] = channel
+        self._response_refs[ref] = (channel, thread)
         return self._slack.response_url(ref)
 
     def _find(self, channel: object, ts: object) -> Message:
@@ -105,10 +107,37 @@ class SandboxActions:
             user=ME,
             channel=message.channel,
             message_ts=message.ts,
-            response_url=self._response_url(message.channel),
+            response_url=self._response_url(message.channel, self._panel_thread(message)),
             thread_ts=message.thread_ts,
         )
         return (await self._sender.interaction(payload)).status == 200
+
+    def _panel_thread(self, message: Message) -> str | None:
+        """A click in the AI panel is answered there (else where Slack puts ephemerals)."""
+        thread = message.thread_ts
+        return thread if thread and (message.channel, thread) in self._slack.panel.threads else None
+
+    async def open_panel(self, viewing: str | None) -> str:
+        """The AI-app panel opened (a new chat) while viewing ``viewing``; its thread ts."""
+        thread = self._slack.panel.start(ME, viewing)
+        event = assistant_thread_started(
+            user=ME, channel=thread.channel, thread_ts=thread.thread_ts, viewing=viewing
+        )
+        await self._sender.event(envelope(event))
+        return thread.thread_ts
+
+    async def panel_viewing(self, thread_ts: object, viewing: str | None) -> None:
+        """The person moved to another conversation with the panel open."""
+        thread = self._slack.panel.threads.get((DM, str(thread_ts)))
+        if thread is None:
+            raise NotFound(f"no panel thread {thread_ts}")
+        if thread.context.get("channel_id") == viewing:
+            return
+        self._slack.panel.view_channel(thread, viewing)
+        event = assistant_thread_context_changed(
+            user=ME, channel=thread.channel, thread_ts=thread.thread_ts, viewing=viewing
+        )
+        await self._sender.event(envelope(event))
 
     async def submit(self, view_id: object, value: object, *, cancel: bool) -> dict[str, Any]:
         """The open modal's submit (or cancel) button."""

@@ -79,6 +79,8 @@ class SandboxPage:
         app.router.add_post("/submit", self._submit)
         app.router.add_post("/shortcut", self._shortcut)
         app.router.add_post("/home", self._home)
+        app.router.add_post("/panel", self._panel)
+        app.router.add_post("/panel/viewing", self._panel_viewing)
         app.on_startup.append(self._start)
         return app
 
@@ -113,6 +115,7 @@ class SandboxPage:
         """The workspace as the person sees it. Ephemeral messages show only on the
         page that was open when they came (``since``): a reload forgets them, as Slack."""
         messages = []
+        panel = self._slack.panel.threads
         for message in self._slack.messages:
             if message.deleted or message.ephemeral_to not in (None, ME):
                 continue
@@ -121,6 +124,7 @@ class SandboxPage:
             view = message.view()
             view["files"] = [self._file_view(f) for f in message.files]
             view["edited"] = message.edits > 0
+            view["panel"] = (message.channel, message.thread_ts or message.ts) in panel
             messages.append(view)
         closed = self.actions.closed_views
         return {
@@ -133,6 +137,7 @@ class SandboxPage:
             ],
             "messages": messages,
             "home": self._slack.home_views.get(ME),
+            "panel": [thread.view() for thread in panel.values()],
             "modal": next(
                 (v for v in reversed(self._slack.views) if v["id"] not in closed),
                 None,
@@ -262,6 +267,18 @@ class SandboxPage:
     async def _home(self, _: web.Request) -> web.Response:
         return web.json_response({"ok": await self.actions.open_home()})
 
+    async def _panel(self, request: web.Request) -> web.Response:
+        viewing = _viewing(await _json_body(request))
+        return web.json_response({"ok": True, "thread": await self.actions.open_panel(viewing)})
+
+    async def _panel_viewing(self, request: web.Request) -> web.Response:
+        body = await _json_body(request)
+        try:
+            await self.actions.panel_viewing(body.get("thread"), _viewing(body))
+        except NotFound as exc:
+            raise web.HTTPNotFound() from exc
+        return web.json_response({"ok": True})
+
     async def _action(self, request: web.Request) -> web.Response:
         try:
             ok = await self.actions.click(await _json_body(request))
@@ -296,6 +313,11 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(text="not a JSON object")
     return body
+
+
+def _viewing(body: dict[str, Any]) -> str | None:
+    """The channel on screen, as the panel's context (the page has one channel)."""
+    return CHANNEL if body.get("viewing") == CHANNEL else None
 
 
 def _event(snapshot: dict[str, Any]) -> bytes:

@@ -132,6 +132,8 @@ def _record(message: Message) -> dict[str, Any]:
         "files": [str(f["id"]) for f in message.files],
         "reactions": {name: sorted(users) for name, users in message.reactions.items()},
         "edits": message.edits,
+        **({"subtype": message.subtype} if message.subtype else {}),
+        **({"metadata": message.metadata} if message.metadata else {}),
     }
 
 
@@ -146,4 +148,6 @@ def _message(entry: dict[str, Any]) -> Message:
         files=[{"id": str(file_id)} for file_id in entry.get("files") or []],
         reactions={str(k): set(v) for k, v in (entry.get("reactions") or {}).items()},
         edits=int(entry.get("edits") or 0),
+        subtype=str(entry["subtype"]) if entry.get("subtype") else None,
+        metadata=entry["metadata"] if isinstance(entry.get("metadata"), dict) else None,
     )

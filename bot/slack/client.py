@@ -24,6 +24,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from bot.http_headers import parse_retry_after
 from bot.metrics import Metrics
 from bot.settings import Settings
+from bot.slack.errors import error_code
 
 RATE_LIMIT_RETRIES = 12
 
@@ -83,8 +84,7 @@ class CountingWebClient(AsyncWebClient):
         try:
             return await super().api_call(api_method, **kwargs)
         except SlackApiError as exc:
-            code = str(exc.response.get("error", "")) or f"http_{exc.response.status_code}"
-            self._metrics.slack_error(api_method, code)
+            self._metrics.slack_error(api_method, error_code(exc))
             raise
         except SlackClientError:
             self._metrics.slack_error(api_method, "unreachable")

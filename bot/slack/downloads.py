@@ -21,7 +21,7 @@ from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 from yarl import URL
 
-from bot.slack.writer import DeliveryError, delivery_error
+from bot.slack.errors import DeliveryError, delivery_error
 
 logger = logging.getLogger(__name__)
 

@@ -8,6 +8,7 @@ ACTION_RATIO = "banana_ratio"
 ACTION_EDIT = "banana_edit"
 ACTION_DELETE = "banana_delete"
 ACTION_FORGET = "banana_forget"
+ACTION_SHARE = "banana_share"  # a panel result, to the channel on screen
 VIEW_EDIT = "banana_edit"
 VIEW_EDIT_MESSAGE = "banana_edit_message"
 SHORTCUT_EDIT_MESSAGE = "banana_edit_message"

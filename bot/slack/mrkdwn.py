@@ -81,6 +81,8 @@ def status_text(
         return say("status.running", elapsed=f"{elapsed:.0f}", retrying=retrying, request=request)
     if state == "failed":
         return say("status.failed", request=request, reason=detail)
+    if state == "spooled":
+        return say("status.spooled", request=request)
     return say("status.done", request=request)
 
 

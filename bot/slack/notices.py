@@ -6,7 +6,8 @@ import logging
 
 from bot.jobs.budget import Notice
 from bot.slack import reports
-from bot.slack.writer import DeliveryError, SlackWriter
+from bot.slack.errors import DeliveryError
+from bot.slack.writer import SlackWriter
 
 logger = logging.getLogger(__name__)
 

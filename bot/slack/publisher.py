@@ -19,13 +19,16 @@ from bot.jobs.outcomes import (
     JobError,
     Outcome,
     Paused,
+    Undelivered,
     UploadRefused,
 )
-from bot.jobs.publisher import InputFile, PublishError, StatusView
+from bot.jobs.publisher import InputFile, PublishError, StatusView, UploadedFile, transient
 from bot.slack import mrkdwn, views
 from bot.slack.downloads import NOT_ON_SLACK, TOO_LARGE, FileFetcher
+from bot.slack.errors import UNREACHABLE, DeliveryError
+from bot.slack.panel import PanelStatus, in_panel
 from bot.slack.status import StatusLines
-from bot.slack.writer import UNREACHABLE, DeliveryError, SlackWriter
+from bot.slack.writer import SlackWriter
 from bot.text import count, say
 
 logger = logging.getLogger(__name__)
@@ -36,7 +39,7 @@ REACTION_FAILED = "x"
 
 
 def _publish_error(exc: DeliveryError) -> PublishError:
-    return PublishError(str(exc), code=exc.code)
+    return PublishError(str(exc), code=exc.code, retry_after=exc.retry_after)
 
 
 def reason_text(error: JobError, *, max_input_bytes: int = 0) -> str:
@@ -49,6 +52,8 @@ def reason_text(error: JobError, *, max_input_bytes: int = 0) -> str:
         if error.code == TOO_LARGE:
             return say("failure.input_too_large", limit=mrkdwn.byte_size(max_input_bytes))
         return say("failure.input", detail=mrkdwn.escape(error.code))
+    if isinstance(error, Undelivered) and error.waited:
+        return say("failure.undelivered")
     if isinstance(error, UploadRefused):
         return say("failure.upload", detail=mrkdwn.escape(error.code))
     return say("unexpected")
@@ -74,10 +79,13 @@ def _reply_thread(job: Job) -> str | None:
 
 
 class SlackPublisher:
-    def __init__(self, writer: SlackWriter, files: FileFetcher) -> None:
+    def __init__(
+        self, writer: SlackWriter, files: FileFetcher, panel: PanelStatus | None = None
+    ) -> None:
         self._writer = writer
         self._files = files
         self._lines = StatusLines(writer)
+        self._panel = panel  # jobs asked for in the AI-app panel (None: no panel)
 
     def _status_text(self, job: Job, view: StatusView) -> str:
         return mrkdwn.status_text(
@@ -93,8 +101,12 @@ class SlackPublisher:
     async def open_status(
         self, job: Job, view: StatusView, existing: StatusRef | None = None
     ) -> StatusRef:
+        if self._panel is not None and job.source == "assistant":
+            ref = await self._panel.open(job, view, resumed=existing is not None)
+            if ref is not None:
+                return ref  # else not a panel thread: a status message, as in a DM
         text, gist = self._status_text(job, view), self._status_gist(job, view)
-        if existing is not None:
+        if existing is not None and not in_panel(job, existing):
             try:
                 await self._lines.show(existing, text, gist=gist, final=True)
             except DeliveryError as exc:
@@ -118,6 +130,9 @@ class SlackPublisher:
         return ref
 
     async def show_status(self, job: Job, ref: StatusRef, view: StatusView) -> None:
+        if self._panel is not None and in_panel(job, ref):
+            await self._panel.show(job, ref, view)
+            return
         text, gist = self._status_text(job, view), self._status_gist(job, view)
         await self._lines.show(ref, text, gist=gist)
 
@@ -129,31 +144,35 @@ class SlackPublisher:
         return InputFile(name, data)
 
     # ---- how it ends -------------------------------------------------------------------
-    async def deliver(
-        self,
-        job: Job,
-        ref: StatusRef | None,
-        images: Sequence[GeneratedImage],
-        delivery: Delivered,
-    ) -> list[str]:
-        comment = self._comment(job, delivery)
+    async def upload(self, job: Job, images: Sequence[GeneratedImage]) -> list[UploadedFile]:
         try:
             files = await self._writer.upload(job.prompt, images)
         except DeliveryError as exc:
             raise _publish_error(exc) from exc
+        return [UploadedFile(f["id"], f["title"]) for f in files]
+
+    async def share(
+        self,
+        job: Job,
+        ref: StatusRef | None,
+        files: Sequence[UploadedFile],
+        delivery: Delivered,
+    ) -> list[str]:
+        comment = self._comment(job, delivery)
+        uploaded = [{"id": f.id, "title": f.title} for f in files]
         # No status line yet (Slack is throttling its post): where the job was asked.
         channel = ref.conversation if ref else job.channel
         thread = ref.thread if ref else _reply_thread(job)
         try:
-            await self._writer.share(channel, thread, files, comment)
+            await self._writer.share(channel, thread, uploaded, comment)
         except DeliveryError as exc:
             if exc.code not in UNREACHABLE or (ref and self._lines.moved_to_dm(ref)):
                 raise _publish_error(exc) from exc
             try:  # the files are uploaded already: only share them again
-                await self._writer.share(await self._move_to_dm(job), None, files, comment)
+                await self._writer.share(await self._move_to_dm(job), None, uploaded, comment)
             except DeliveryError as again:
                 raise _publish_error(again) from again
-        return [f["id"] for f in files]
+        return [f.id for f in files]
 
     def _comment(self, job: Job, delivery: Delivered) -> str:
         comment = mrkdwn.result_comment(
@@ -177,6 +196,9 @@ class SlackPublisher:
         return comment
 
     async def finish(self, job: Job, ref: StatusRef | None, outcome: Outcome) -> None:
+        if self._panel is not None and ref is not None and in_panel(job, ref):
+            await self._finish_in_panel(self._panel, job, ref, outcome)
+            return
         try:
             if isinstance(outcome, Delivered):
                 await self._show_result(job, ref, outcome)
@@ -196,13 +218,35 @@ class SlackPublisher:
             if ref is not None:
                 self._lines.forget(ref)
 
+    async def _finish_in_panel(
+        self, panel: PanelStatus, job: Job, ref: StatusRef, outcome: Outcome
+    ) -> None:
+        """The end, said in the panel's thread (no status message to turn into it)."""
+        text, blocks = "", None
+        if isinstance(outcome, Delivered):
+            text, blocks = views.result_card(job, outcome.elapsed, outcome.images, outcome.version)
+            blocks = await panel.result_blocks(job, blocks)
+            await panel.delivered(job, ref, outcome.version)
+        elif isinstance(outcome, Failed):
+            reason = reason_text(outcome.error, max_input_bytes=self._files.max_bytes)
+            line = mrkdwn.status_text(job, "failed", 0, reason)
+            text, blocks = views.failure_card(job, line, declined=outcome.declined)
+        elif not isinstance(outcome, Paused):  # paused: it resumes on start, nothing to say
+            text = outcome_text(job, outcome)
+        try:
+            await panel.post(job, ref, text, blocks)
+        except DeliveryError as exc:
+            raise _publish_error(exc) from exc
+
     async def _show_result(self, job: Job, ref: StatusRef | None, delivery: Delivered) -> None:
         """Turn the status line into the result card (with its buttons); mark the request done."""
         text, blocks = views.result_card(job, delivery.elapsed, delivery.images, delivery.version)
         if ref is not None:
             try:
                 await self._lines.show(ref, text, final=True, blocks=blocks)
-            except DeliveryError:
+            except DeliveryError as exc:
+                if transient(exc.code):
+                    raise  # Slack is away: the job core tries again, the line must not lie
                 logger.warning("the result card could not replace the status line", exc_info=True)
         if job.request_ts:
             await self._writer.react(job.channel, job.request_ts, REACTION_DONE, REACTION_WORKING)
@@ -220,10 +264,14 @@ class SlackPublisher:
                 await self._lines.show(ref, text, final=True, blocks=blocks)
             else:
                 await self._writer.post(job.channel, text, _reply_thread(job))
-        except DeliveryError:
-            if not job.response_url:
+        except DeliveryError as exc:
+            if exc.code in UNREACHABLE and not (ref and self._lines.moved_to_dm(ref)):
+                # The conversation is gone or closed to the bot: tell them in its DM.
+                await self._writer.post(await self._writer.open_dm(job.user), text, None)
+            elif job.response_url and not transient(exc.code):
+                await self._writer.respond(job.response_url, text)
+            else:
                 raise
-            await self._writer.respond(job.response_url, text)
         if job.request_ts:
             await self._writer.react(job.channel, job.request_ts, REACTION_FAILED, REACTION_WORKING)
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.jobs.job import StatusRef
-from bot.slack.writer import DeliveryError, SlackWriter
+from bot.slack.errors import DeliveryError
+from bot.slack.writer import SlackWriter
 
 logger = logging.getLogger(__name__)
 

@@ -90,6 +90,13 @@ def result_card(
     return text, [_section(text), _controls(job)]
 
 
+def with_share(blocks: list[Block], job_id: str, channel: str, name: str) -> list[Block]:
+    """A result card that also offers to post the image to the channel on screen."""
+    label = say("button.share", channel=name[:60])  # Slack: a button says at most 75
+    share = _button(label, ids.ACTION_SHARE, f"{job_id}|{channel}")
+    return [*blocks, {"type": "actions", "block_id": f"share-{job_id}", "elements": [share]}]
+
+
 def failure_card(job: Job, text: str, *, declined: bool) -> tuple[str, list[Block]]:
     """A failed job's status line; a refusal offers to try again, rephrased."""
     return text, [_section(text), _controls(job, rephrase=declined)]

@@ -6,47 +6,20 @@ decides what to say and where."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.generation.images import GeneratedImage, file_stem
+from bot.generation.images import GeneratedImage
+from bot.slack.errors import DeliveryError, delivery_error, error_code
 from bot.slack.mrkdwn import permalink
+from bot.slack.uploads import file_names, file_title, slices
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-
-# Where the bot cannot post: join (public channels) or move to the requester's DM.
-UNREACHABLE = ("not_in_channel", "channel_not_found", "is_archived")
-
-
-class DeliveryError(Exception):
-    """Slack refused or could not take something the bot had to post.
-
-    ``code`` is Slack's error code (``not_in_channel``…), ``http_503`` and the
-    like, or ``unreachable``: short, ours to show; the SDK's own text is not.
-    """
-
-    def __init__(self, message: str, *, code: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def error_code(exc: Exception) -> str:
-    """Slack's short error code for a failed call, never the SDK's dump of the answer."""
-    if isinstance(exc, DeliveryError):
-        return exc.code
-    if isinstance(exc, SlackApiError):
-        return str(exc.response.get("error", "")) or f"http_{exc.response.status_code}"
-    return "unreachable"
-
-
-def delivery_error(what: str, exc: Exception) -> DeliveryError:
-    code = error_code(exc)
-    return DeliveryError(f"{what}: {code}", code=code)
 
 
 class SlackWriter:
@@ -70,14 +43,23 @@ class SlackWriter:
         return permalink(self._workspace_url, channel, ts, thread_ts)
 
     # ---- posting ---------------------------------------------------------------------
-    async def post(self, channel: str, text: str, thread_ts: str | None) -> str:
+    async def post(
+        self,
+        channel: str,
+        text: str,
+        thread_ts: str | None,
+        *,
+        blocks: list[dict[str, Any]] | None = None,
+    ) -> str:
         """Post a message (joining a public channel the bot is not in); returns its ts.
 
         Raises:
             DeliveryError: Slack would not take it.
         """
         try:
-            return await self._joining(channel, lambda: self._post(channel, text, thread_ts))
+            return await self._joining(
+                channel, lambda: self._post(channel, text, thread_ts, blocks)
+            )
         except SlackClientError as exc:
             raise delivery_error("could not post", exc) from exc
 
@@ -93,6 +75,15 @@ class SlackWriter:
             await self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks or [])
         except SlackClientError as exc:
             raise delivery_error("could not update", exc) from exc
+
+    async def channel_name(self, channel: str) -> str | None:
+        """A channel's name, or None when the bot cannot see it (logged)."""
+        try:
+            response = await self._client.conversations_info(channel=channel)
+        except SlackClientError as exc:
+            logger.info("cannot see channel %s: %s", channel, error_code(exc))
+            return None
+        return str((response.get("channel") or {}).get("name") or "") or None
 
     async def open_dm(self, user: str) -> str:
         """The id of the DM between the bot and ``user``.
@@ -172,9 +163,15 @@ class SlackWriter:
             raise delivery_error("could not share", exc) from exc
 
     # ---- plumbing --------------------------------------------------------------------
-    async def _post(self, channel: str, text: str, thread_ts: str | None) -> str:
+    async def _post(
+        self,
+        channel: str,
+        text: str,
+        thread_ts: str | None,
+        blocks: list[dict[str, Any]] | None = None,
+    ) -> str:
         response = await self._client.chat_postMessage(
-            channel=channel, text=text, thread_ts=thread_ts, unfurl_links=False
+            channel=channel, text=text, thread_ts=thread_ts, blocks=blocks, unfurl_links=False
         )
         return str(response["ts"])
 
@@ -205,22 +202,23 @@ class SlackWriter:
         self, prompt: str, images: Sequence[GeneratedImage]
     ) -> list[dict[str, str]]:
         files = []
-        for name, image in _file_names(prompt, images):
+        for name, image in file_names(prompt, images):
             answer = await self._client.files_getUploadURLExternal(
                 filename=name, length=len(image.data), alt_txt=prompt[:1000]
             )
             await self._put(str(answer["upload_url"]), image.data, name)
-            files.append({"id": str(answer["file_id"]), "title": _title(prompt)})
+            files.append({"id": str(answer["file_id"]), "title": file_title(prompt)})
         return files
 
     async def _put(self, url: str, data: bytes | bytearray, name: str) -> None:
         headers = {"Content-Type": "application/octet-stream", "Content-Length": str(len(data))}
         try:
-            async with self._session.post(url, data=_slices(data), headers=headers) as response:
+            async with self._session.post(url, data=slices(data), headers=headers) as response:
                 if response.status != 200:
-                    raise SlackRequestError(
-                        f"the upload of {name} failed (HTTP {response.status}: "
-                        f"{(await response.text())[:200]})"
+                    # Its HTTP code tells a server error (retried) from a refusal.
+                    raise DeliveryError(
+                        f"the upload of {name} failed (HTTP {response.status})",
+                        code=f"http_{response.status}",
                     )
         except aiohttp.ClientError as exc:
             raise SlackRequestError(f"the upload of {name} failed ({exc})") from exc
@@ -292,24 +290,3 @@ class SlackWriter:
             await self._client.chat_delete(channel=channel, ts=ts)
         except SlackClientError as exc:
             logger.warning("could not delete %s: %s", what, error_code(exc))
-
-
-UPLOAD_SLICE = 1024 * 1024
-
-
-async def _slices(data: bytes | bytearray) -> AsyncIterator[memoryview]:
-    """The bytes in 1 MiB views: aiohttp waits for the socket between them."""
-    view = memoryview(data)
-    for start in range(0, len(view), UPLOAD_SLICE):
-        yield view[start : start + UPLOAD_SLICE]
-
-
-def _title(prompt: str) -> str:
-    return prompt if len(prompt) <= 80 else prompt[:79] + "…"
-
-
-def _file_names(prompt: str, images: Sequence[GeneratedImage]) -> list[tuple[str, GeneratedImage]]:
-    stem = file_stem(prompt)
-    if len(images) == 1:
-        return [(f"{stem}.{images[0].extension}", images[0])]
-    return [(f"{stem}-{i}.{image.extension}", image) for i, image in enumerate(images, 1)]

@@ -20,6 +20,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from bot.standins.assistant import ApiError, AssistantPanel
 from bot.standins.serving import serve_locally
 
 BOT_USER = "UBANANA"
@@ -42,6 +43,7 @@ class Conversation:
     kind: str = "public"  # public | private | im
     member: bool = True  # is the bot a member
     user: str | None = None  # the other side of an im
+    archived: bool = False
 
 
 @dataclass
@@ -57,6 +59,8 @@ class Message:
     ephemeral_to: str | None = None
     deleted: bool = False
     edits: int = 0
+    subtype: str | None = None  # "assistant_app_thread": an AI-panel thread's root
+    metadata: dict[str, Any] | None = None
 
     def view(self) -> dict[str, Any]:
         return {
@@ -70,6 +74,8 @@ class Message:
             "reactions": {k: sorted(v) for k, v in self.reactions.items() if v},
             "ephemeral_to": self.ephemeral_to,
             "deleted": self.deleted,
+            **({"subtype": self.subtype} if self.subtype else {}),
+            **({"metadata": self.metadata} if self.metadata else {}),
         }
 
 
@@ -86,6 +92,8 @@ class SlackStandIn:
         self.home_views: dict[str, dict[str, Any]] = {}  # user → their App Home tab
         self.listeners: list[Listener] = []
         self._faults: dict[str, deque[str]] = defaultdict(deque)
+        self._down_until = 0.0  # an outage (see ``outage``) lasts until then
+        self._down_methods: frozenset[str] = frozenset()
         self._clock = itertools.count(1)
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -100,11 +108,13 @@ class SlackStandIn:
         self.socket_connected = asyncio.Event()
         self.refuse_sockets = False  # apps.connections.open fails while set
         self.upload_delay = 0.0  # seconds the upload URL takes to answer
+        self.share_delay = 0.0  # seconds files.completeUploadExternal takes to answer
         # Slack's chat.postMessage limit, ~1 post/s per channel with short bursts:
         # (burst, posts per second) when set; over it → 429 with Retry-After.
         self.post_limit: tuple[int, float] | None = None
         self._post_buckets: dict[str, tuple[float, float]] = {}  # channel → (tokens, at)
         self.base = ""
+        self.panel = AssistantPanel(self)
         self.add_conversation("C0GENERAL", "general")
 
     # ---- the workspace model ------------------------------------------------
@@ -137,6 +147,7 @@ class SlackStandIn:
                 self._file_object(f["id"]) for f in message.files if f.get("id") in self.uploads
             ]
         self.messages[:0] = messages
+        self.panel.restore(messages)
         numbers = [int(i[1:]) for i in self.uploads if i[1:].isdigit()]
         self._ids = itertools.count(max(numbers, default=0) + 1)
 
@@ -162,6 +173,24 @@ class SlackStandIn:
     def fail(self, method: str, *errors: str) -> None:
         """The next calls of ``method`` fail with these errors (``ratelimited`` → HTTP 429)."""
         self._faults[method].extend(errors)
+
+    def outage(self, seconds: float, *methods: str) -> None:
+        """Slack answers 503 for ``seconds`` from now: to every call, or to these
+        methods (Web API names, ``upload`` for the bytes, ``response_url``)."""
+        self._down_until = time.monotonic() + seconds
+        self._down_methods = frozenset(methods)
+
+    def _down(self, method: str) -> bool:
+        if time.monotonic() >= self._down_until:
+            return False
+        return not self._down_methods or method in self._down_methods
+
+    def notify(self, kind: str, data: dict[str, Any]) -> None:
+        self._notify(kind, data)
+
+    def open_im(self, user: str) -> str:
+        """The DM between the bot and ``user`` (opened if need be)."""
+        return str(self._conversations_open({"users": user})["channel"]["id"])
 
     def _notify(self, kind: str, data: dict[str, Any]) -> None:
         for listener in list(self.listeners):
@@ -216,6 +245,8 @@ class SlackStandIn:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         token = token or str(args.pop("token", ""))
         self.calls.append(Call(method, args))
+        if self._down(method):
+            return web.Response(status=503, text="service unavailable")
         if self._faults[method]:
             error = self._faults[method].popleft()
             if error == "ratelimited":
@@ -232,7 +263,10 @@ class SlackStandIn:
             return web.json_response(
                 {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
             )
-        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        if method == "files.completeUploadExternal":
+            await asyncio.sleep(self.share_delay)
+        owner: Any = self.panel if method.startswith("assistant.") else self
+        handler = getattr(owner, "_" + method.replace(".", "_"), None)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
         try:
@@ -256,6 +290,8 @@ class SlackStandIn:
         conversation = self.conversations.get(channel)
         if conversation is None or (conversation.kind != "public" and not conversation.member):
             raise _Error("channel_not_found")
+        if conversation.archived:
+            raise _Error("is_archived")
         if not conversation.member:
             raise _Error("not_in_channel")
         return conversation
@@ -281,8 +317,11 @@ class SlackStandIn:
             _thread(args),
             _blocks(args),
             ephemeral_to=ephemeral_to,
+            metadata=_metadata(args),
         )
         self.messages.append(message)
+        if message.thread_ts and not ephemeral_to:  # Slack: a reply ends the "is drawing…"
+            self.panel.replied(message.channel, message.thread_ts)
         self._notify("message", message.view())
         return message
 
@@ -295,8 +334,11 @@ class SlackStandIn:
 
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         message = self._existing(args)
+        if self.conversations.get(message.channel, Conversation("", "")).archived:
+            raise _Error("is_archived")
         message.text = str(args.get("text", message.text))
         message.blocks = _blocks(args) or message.blocks
+        message.metadata = _metadata(args) or message.metadata
         message.edits += 1
         self._notify("update", message.view())
         return {"channel": message.channel, "ts": message.ts, "text": message.text}
@@ -342,6 +384,24 @@ class SlackStandIn:
             )
         conversation.member = True
         return {"channel": {"id": conversation.id, "name": conversation.name}}
+
+    def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        conversation = self.conversations.get(str(args.get("channel", "")))
+        if conversation is None or (conversation.kind == "private" and not conversation.member):
+            raise _Error("channel_not_found")
+        return {"channel": {"id": conversation.id, "name": conversation.name}}
+
+    def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = str(args.get("channel", "")), str(args.get("ts", ""))
+        if self.find(channel, ts) is None:
+            raise _Error("thread_not_found")
+        thread = [
+            m.view()
+            for m in self.visible(channel)
+            if m.ts == ts or (m.thread_ts == ts and float(m.ts) >= float(args.get("oldest") or 0))
+        ]
+        limit = int(args.get("limit") or 1000)
+        return {"messages": thread[:limit], "has_more": len(thread) > limit}
 
     def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         user = str(args.get("users", ""))
@@ -403,6 +463,8 @@ class SlackStandIn:
             )
         )
         await asyncio.sleep(self.upload_delay)
+        if self._down("upload"):
+            return web.Response(status=503, text="service unavailable")
         if self._faults["upload"]:
             self._faults["upload"].popleft()
             return web.Response(status=500, text="upload failed")
@@ -563,6 +625,8 @@ class SlackStandIn:
         body = await request.json()
         ref = request.match_info["ref"]
         self.calls.append(Call("response_url", {"ref": ref, **body}))
+        if self._down("response_url"):
+            return web.Response(status=503, text="service unavailable")
         self.responses.append({"ref": ref, **body})
         self._notify("response", {"ref": ref, **body})
         return web.Response(text="ok")
@@ -627,13 +691,19 @@ class SlackStandIn:
             await socket.close()
 
 
-class _Error(Exception):
-    pass
+_Error = ApiError
 
 
 def _thread(args: dict[str, Any]) -> str | None:
     value = args.get("thread_ts")
     return str(value) if value else None
+
+
+def _metadata(args: dict[str, Any]) -> dict[str, Any] | None:
+    metadata = args.get("metadata")
+    if isinstance(metadata, str) and metadata:
+        metadata = json.loads(metadata)
+    return metadata if isinstance(metadata, dict) else None
 
 
 def _blocks(args: dict[str, Any]) -> list[Any]:

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,9 @@ from bot.standins.slack import BOT_USER, TEAM
 
 APP_ID = "A0BANANA"
 _ids = itertools.count(1)
+# Event ids are unique across runs, as Slack's are: a bot's journal remembers them
+# for days, so a sandbox restarted on its journal must not send the same ones again.
+_RUN = secrets.token_hex(3).upper()
 
 
 def sign(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
@@ -90,6 +94,45 @@ def direct_message(
     }
 
 
+def _assistant_event(
+    kind: str, *, user: str, channel: str, thread_ts: str, viewing: str | None
+) -> dict[str, Any]:
+    context = {"channel_id": viewing, "team_id": TEAM} if viewing else {}
+    return {
+        "type": kind,
+        "assistant_thread": {
+            "user_id": user,
+            "context": context,
+            "channel_id": channel,
+            "thread_ts": thread_ts,
+        },
+        "event_ts": f"{time.time():.6f}",
+    }
+
+
+def assistant_thread_started(
+    *, user: str, channel: str, thread_ts: str, viewing: str | None = None
+) -> dict[str, Any]:
+    """The person opened the AI-app panel (a new assistant thread in their DM with
+    the bot), while viewing channel ``viewing`` (if any)."""
+    return _assistant_event(
+        "assistant_thread_started", user=user, channel=channel, thread_ts=thread_ts, viewing=viewing
+    )
+
+
+def assistant_thread_context_changed(
+    *, user: str, channel: str, thread_ts: str, viewing: str | None = None
+) -> dict[str, Any]:
+    """The person moved to another channel with the panel open."""
+    return _assistant_event(
+        "assistant_thread_context_changed",
+        user=user,
+        channel=channel,
+        thread_ts=thread_ts,
+        viewing=viewing,
+    )
+
+
 def app_home_opened(*, user: str, tab: str = "home") -> dict[str, Any]:
     """The user opened the app's Home (or Messages) tab."""
     return {
@@ -109,7 +152,7 @@ def envelope(event: dict[str, Any], event_id: str | None = None) -> dict[str, An
         "api_app_id": APP_ID,
         "event": event,
         "type": "event_callback",
-        "event_id": event_id or f"Ev{next(_ids):010d}",
+        "event_id": event_id or f"Ev{_RUN}{next(_ids):08d}",
         "event_time": int(time.time()),
         "authorizations": [
             {"team_id": TEAM, "user_id": BOT_USER, "is_bot": True, "is_enterprise_install": False}

@@ -254,4 +254,47 @@ MESSAGES: dict[str, Entry] = {
     "confirm.forget_title": "Erase your history?",
     "confirm.forget_text": "Your prompts and history will be erased for good.",
     "confirm.forget": "Erase",
+    # ---- durable delivery (issue 11) ------------------------------------------------------
+    "status.spooled": (
+        "⏳ Made — Slack is not taking images right now; yours is kept and will be "
+        "posted here as soon as Slack is back — {request}"
+    ),
+    "failure.undelivered": (
+        "Your image was made, but Slack could not be reached for long enough to post it, "
+        "so it was dropped. Send the request again."
+    ),
+    "refused.journal_unwritable": (
+        "⚠️ I cannot save requests right now (the bot's storage is full or read-only), "
+        "so nothing was made. Tell the bot's admin, then try again."
+    ),
+    # ---- the AI-app panel (assistant threads) -------------------------------------------------
+    "assistant.greeting": (
+        "Hi! I'm banana 🍌 — tell me what to draw, in English or Chinese, and I'll make it. "
+        "Add `--ar 16:9`, `--size 2K` or `--n 2` for shape, size and count, or attach an image "
+        "and say what to change."
+    ),
+    "assistant.prompts_title": "Try one of these:",
+    "assistant.prompt_wide_title": "A wide landscape",
+    "assistant.prompt_wide": "a misty mountain lake at sunrise --ar 16:9 --size 2K",
+    "assistant.prompt_tall_title": "A phone wallpaper",
+    "assistant.prompt_tall": "a neon-lit rainy street in Tokyo --ar story",
+    "assistant.prompt_chinese_title": "用中文画一只柴犬",
+    "assistant.prompt_chinese": "一只可爱的柴犬在公园里玩耍 --ar 1:1",
+    "assistant.prompt_edit_title": "Edit a photo you attach",
+    "assistant.prompt_edit": "make it look like a watercolor painting (attach your image first)",
+    "assistant.status_queued": "is waiting for its turn… {options}",
+    "assistant.status_queued_ahead": "is waiting — {ahead} ahead… {options}",
+    "assistant.status_running": "is drawing… {options}",
+    "assistant.status_retrying": "is drawing (trying again)… {options}",
+    "assistant.loading_1": "is mixing the colours…",
+    "assistant.loading_2": "is sketching the shapes… {options}",
+    "assistant.loading_3": "is adding the light…",
+    "assistant.loading_4": "is polishing the details…",
+    "button.share": "Share to #{channel}",
+    "share.done": "Shared to {channel}.",
+    "share.again": "This image is already shared to {channel}.",
+    "share.not_allowed": "I'm not set up to post images in {channel}, so I can't share there.",
+    "share.cannot_post": "I can't post in {channel} (invite me with `/invite @banana`).",
+    "share.not_yours": "Only the person who asked for this image can share it.",
+    "share.credit": "🍌 Shared from banana — {request}",
 }

@@ -76,10 +76,10 @@ COUNT_USER = (
     f" AND (state IN {ACTIVE_SQL} OR (state = 'delivered' AND finished_at >= %(today)s))"
 )
 START_UPLOAD = (
-    "UPDATE jobs SET state = 'uploading', logids = %(logids)s, updated_at = %(now)s,"
+    "UPDATE jobs SET state = 'spooled', logids = %(logids)s, updated_at = %(now)s,"
     " version = CASE WHEN %(thread)s::text IS NULL THEN NULL ELSE ("
     "  SELECT COALESCE(MAX(version), 0) + 1 FROM jobs WHERE status_channel = %(channel)s"
-    "  AND result_thread = %(thread)s AND state IN ('delivered', 'uploading')) END"
+    "  AND result_thread = %(thread)s AND state IN ('delivered', 'spooled', 'uploading')) END"
     " WHERE id = %(id)s AND leased_by = %(owner)s RETURNING version"
 )
 USAGE = (
@@ -220,14 +220,15 @@ class PostgresJournal(PostgresSharing, Journal):
                 )
         return decision
 
-    async def _set_columns(self, job_id: str, fields: dict[str, Any]) -> None:
+    async def _set_columns(self, job_id: str, fields: dict[str, Any]) -> bool:
         columns = ", ".join(f"{name} = %({name})s" for name in fields)
         async with self._pool.connection() as conn:
-            await conn.execute(
+            cursor = await conn.execute(
                 f"UPDATE jobs SET {columns} WHERE id = %(_id)s"
                 " AND (leased_by IS NULL OR leased_by = %(_owner)s)",
                 {**fields, "_id": job_id, "_owner": self.owner},
             )
+        return cursor.rowcount > 0
 
     async def release(self, job_id: str) -> None:
         await super().release(job_id)

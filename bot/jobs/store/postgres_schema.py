@@ -87,7 +87,7 @@ STEPS: Sequence[LiteralString] = (
     ALTER TABLE jobs ADD COLUMN leased_by text;
     ALTER TABLE jobs ADD COLUMN lease_until double precision;
     CREATE INDEX jobs_by_lease ON jobs (leased_by)
-        WHERE state IN ('queued', 'running', 'uploading');
+        WHERE state IN ('queued', 'running', 'spooled', 'uploading');
     CREATE TABLE gateway_pacer (
         one boolean PRIMARY KEY DEFAULT true CHECK (one),
         last_start double precision NOT NULL DEFAULT 0

@@ -33,6 +33,7 @@ from bot.jobs.journal import (
     Decision,
     Entry,
     Journal,
+    JournalUnwritable,
     StoreError,
     Usage,
     admitted_values,
@@ -46,6 +47,8 @@ from bot.jobs.retention import Cutoffs
 from bot.jobs.store import sqlite_schema
 
 T = TypeVar("T")
+# SQLite's codes for "this write cannot happen here now": the request fails, not the bot.
+UNWRITABLE = ("SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN")
 
 # Finished jobs matching ``{where}`` added to their day's aggregates (then deleted).
 FOLD = (
@@ -74,9 +77,15 @@ class SqliteJournal(Journal):
     MARK = "?"
 
     def __init__(
-        self, db: sqlite3.Connection, executor: ThreadPoolExecutor, lock: int, lease_seconds: float
+        self,
+        db: sqlite3.Connection,
+        executor: ThreadPoolExecutor,
+        lock: int,
+        path: Path,
+        lease_seconds: float,
     ) -> None:
         super().__init__(lease_seconds)
+        self._path = path
         self._db = db
         self._executor = executor
         self._lock = lock
@@ -95,7 +104,7 @@ class SqliteJournal(Journal):
         except BaseException:
             executor.shutdown(wait=False)
             raise
-        return cls(db, executor, lock, lease_seconds)
+        return cls(db, executor, lock, path, lease_seconds)
 
     async def close(self) -> None:
         await self._run(self._db.close)
@@ -103,8 +112,17 @@ class SqliteJournal(Journal):
         os.close(self._lock)  # releases the lock: the next process may start
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Raises:
+        JournalUnwritable: the disk is full, or the file or its disk cannot be written.
+        """
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
+        try:
+            return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
+        except sqlite3.OperationalError as exc:
+            name = getattr(exc, "sqlite_errorname", "") or ""
+            if not name.startswith(UNWRITABLE):
+                raise
+            raise JournalUnwritable(str(unusable(self._path, exc))) from exc
 
     async def _probe(self) -> None:
         await self._run(self._take_write_lock)
@@ -177,13 +195,14 @@ class SqliteJournal(Journal):
         )
         return delivered + reserved
 
-    async def _set_columns(self, job_id: str, fields: dict[str, Any]) -> None:
+    async def _set_columns(self, job_id: str, fields: dict[str, Any]) -> bool:
         columns = ", ".join(f"{name} = ?" for name in fields)
-        await self._run(
+        written = await self._run(
             self._write,
             f"UPDATE jobs SET {columns} WHERE id = ? AND (leased_by IS NULL OR leased_by = ?)",
             [*fields.values(), job_id, self.owner],
         )
+        return written > 0
 
     async def renew_leases(self) -> None:
         await self._run(
@@ -212,9 +231,10 @@ class SqliteJournal(Journal):
                 (self.owner, time.time() + self.lease_seconds, self.owner),
             ).fetchall()
 
-    def _write(self, sql: str, args: list[Any]) -> None:
+    def _write(self, sql: str, args: list[Any]) -> int:
+        """Rows changed."""
         with self._db:
-            self._db.execute(sql, args)
+            return self._db.execute(sql, args).rowcount
 
     async def start_upload(
         self, job_id: str, channel: str, thread_ts: str | None, logids: list[str]
@@ -229,13 +249,13 @@ class SqliteJournal(Journal):
             if thread_ts:
                 latest = self._scalar(
                     "SELECT COALESCE(MAX(version), 0) FROM jobs WHERE status_channel = ?"
-                    " AND result_thread = ? AND state IN ('delivered', 'uploading')",
+                    " AND result_thread = ? AND state IN ('delivered', 'spooled', 'uploading')",
                     channel,
                     thread_ts,
                 )
                 version = latest + 1
             claimed = self._db.execute(
-                "UPDATE jobs SET state = 'uploading', version = ?, logids = ?, updated_at = ?"
+                "UPDATE jobs SET state = 'spooled', version = ?, logids = ?, updated_at = ?"
                 " WHERE id = ? AND leased_by = ?",
                 (version, logids, time.time(), job_id, self.owner),
             )
@@ -343,9 +363,16 @@ def _lock(path: Path) -> int:
     Raises:
         StoreError: another process holds it.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
     lock_path = path.with_name(path.name + ".lock")
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StoreError(
+            f"BANANA_DB={path}: cannot create or write its folder {path.parent} "
+            f"({exc.strerror or exc}); the journal needs a writable folder: create it or "
+            "fix its permissions (a read-only mount?), or point BANANA_DB elsewhere"
+        ) from exc
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -370,8 +397,31 @@ def _connect(path: Path) -> sqlite3.Connection:
         sqlite_schema.migrate(db, f"BANANA_DB={path}")
     except sqlite3.DatabaseError as exc:
         db.close()
-        raise StoreError(f"BANANA_DB={path} is not a usable SQLite journal: {exc}") from exc
+        raise unusable(path, exc) from exc
     except BaseException:
         db.close()
         raise
     return db
+
+
+# What to do about a SQLite error, by its code: the line an operator reads.
+_ADVICE = {
+    "SQLITE_NOTADB": "is not a SQLite database; move it away, or point BANANA_DB to a new file",
+    "SQLITE_CORRUPT": "is damaged; restore it from a backup, or point BANANA_DB to a new file",
+    "SQLITE_READONLY": (
+        "cannot be written (a read-only file or mount); make it writable for this user, "
+        "or point BANANA_DB elsewhere"
+    ),
+    "SQLITE_FULL": "cannot grow: its disk is full; free space there",
+    "SQLITE_CANTOPEN": "cannot be opened; check the path and its permissions",
+    "SQLITE_IOERR": "cannot be read or written (a disk error); check the disk",
+}
+
+
+def unusable(path: Path, exc: sqlite3.Error) -> StoreError:
+    """One line naming BANANA_DB, what is wrong and what to do; SQLite's words in brackets."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    advice = next((text for code, text in _ADVICE.items() if name.startswith(code)), None)
+    if advice is None:
+        advice = "is not a usable SQLite journal"
+    return StoreError(f"BANANA_DB={path} {advice} ({exc})")

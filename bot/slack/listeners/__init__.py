@@ -7,25 +7,36 @@ import re
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bot.slack.assistant_threads import AssistantThreads
+from bot.slack.listeners.assistant import AssistantListeners
 from bot.slack.listeners.commands import CommandListeners
 from bot.slack.listeners.conversations import ConversationListeners
 from bot.slack.listeners.home import HomeListeners
 from bot.slack.listeners.intake import HELP_WORDS, MENTION, Intake
 from bot.slack.listeners.interactions import InteractionListeners
+from bot.slack.sharing import ResultSharer
 
 __all__ = ["HELP_WORDS", "MENTION", "Intake", "register_listeners"]
 
 
-def register_listeners(app: AsyncApp, intake: Intake) -> None:
+def register_listeners(
+    app: AsyncApp,
+    intake: Intake,
+    panel: tuple[AssistantThreads, ResultSharer] | None = None,
+) -> None:
+    """``panel``: what the AI-app panel's listeners write with (None: no panel)."""
     commands = CommandListeners(intake)
-    groups = (
+    conversations = ConversationListeners(intake)
+    groups: list[CommandListeners | ConversationListeners | InteractionListeners] = [
         commands,
-        ConversationListeners(intake),
+        conversations,
         InteractionListeners(intake),
-        HomeListeners(intake),
-    )
+    ]
     for group in groups:
         group.register(app)
+    HomeListeners(intake).register(app)
+    if panel is not None:
+        AssistantListeners(intake, conversations, *panel).register(app)
     # Catch-alls after the real listeners: an unmatched request gets a 404
     # from Bolt, and Slack then delivers it again.
     app.command(re.compile(".*"))(commands.on_unknown_command)

@@ -49,6 +49,16 @@ class ConversationListeners:
             return
         await self._from_message(body, event, context, "dm")
 
+    async def on_assistant_message(
+        self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        """A message in an AI-app panel thread: a request exactly like a DM's."""
+        reason = not_a_new_request(event, context.bot_user_id)
+        if reason:
+            _ignored("assistant", body, event, reason)
+            return
+        await self._from_message(body, event, context, "assistant")
+
     async def _from_message(
         self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext, source: Source
     ) -> None:

@@ -17,15 +17,16 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from bot.jobs import Admission, Entry, Job, JobRunner, Journal, Limits, Source
+from bot.jobs import Admission, Entry, Job, JobRunner, Journal, JournalUnwritable, Limits, Source
 from bot.jobs.budget import BudgetWatch
 from bot.metrics import Metrics
 from bot.options import ParsedRequest, UsageError, parse_request
 from bot.slack import mrkdwn, views
 from bot.slack.downloads import FileFetcher
+from bot.slack.errors import DeliveryError
 from bot.slack.listeners.operators import Operators
 from bot.slack.payloads import channel_id, clicking_user, image_file_ids
-from bot.slack.writer import DeliveryError, SlackWriter
+from bot.slack.writer import SlackWriter
 from bot.text import COMMAND, count, say
 
 logger = logging.getLogger(__name__)
@@ -154,7 +155,12 @@ class Intake:
             logger.info("request not acted on: the monthly budget is used up user=%s", job.user)
             self._count(job, "refused_budget")
             return Admitted(False, over_budget)
-        decision = await self._journal.admit(job, keys, self._limits)
+        try:
+            decision = await self._journal.admit(job, keys, self._limits)
+        except JournalUnwritable:
+            logger.exception("request not acted on: the journal cannot be written")
+            self._count(job, "refused_journal")
+            return Admitted(False, say("refused.journal_unwritable"))
         self._count(job, decision.admission.value)
         if decision.admission is Admission.DUPLICATE:
             logger.info("duplicate delivery ignored key=%s", job.key)
@@ -197,8 +203,11 @@ class Intake:
 
     async def first_delivery(self, keys: list[str], surface: Source) -> bool:
         """False for a delivery seen before (Slack's retries, one message as two events)."""
-        if await self._journal.remember(keys):
-            return True
+        try:
+            if await self._journal.remember(keys):
+                return True
+        except JournalUnwritable:
+            return True  # admission fails the same way, and the requester is told why
         self._metrics.requests.labels(surface, "duplicate").inc()
         return False
 
@@ -239,6 +248,13 @@ class Intake:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    def background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Slack calls a listener starts, owned here like the intake's own."""
+        self._later(work)
+
+    def allows_channel(self, channel: str) -> bool:
+        return self._limits.allows_channel(channel)
+
     async def drain(self, grace: float) -> None:
         """At shutdown: let the answers still being sent finish, for at most ``grace`` s."""
         if self._background:
@@ -246,14 +262,19 @@ class Intake:
             for task in late:
                 task.cancel()
 
-    async def delete(self, entry: Entry, user: str) -> str | None:
-        """Remove a result (files and card) for its requester or an admin; else say why not."""
+    async def delete(self, entry: Entry, user: str, card_ts: str | None = None) -> str | None:
+        """Remove a result (files and card) for its requester or an admin; else say why not.
+
+        ``card_ts``: the card clicked (a panel job's card is not its status)."""
         if user != entry.job.user and not self._limits.is_admin(user):
             return say("delete_denied")
         await self._journal.mark_deleted(entry.job.id)
         logger.info("job=%s deleted by=%s", entry.job.id, user)
         channel = entry.status_channel or entry.job.channel
-        self._later(self._writer.delete_result(channel, entry.status_ts, entry.file_ids))
+        card = entry.status_ts
+        if entry.job.source == "assistant" and entry.status_ts == entry.result_thread:
+            card = card_ts  # a panel job's "status" is its thread: never delete that
+        self._later(self._writer.delete_result(channel, card, entry.file_ids))
         return None
 
     async def open_modal(self, body: dict[str, Any], view: views.Block) -> None:
@@ -293,7 +314,7 @@ class Intake:
 
     async def tell(self, source: Source, channel: str, user: str, thread: str, text: str) -> None:
         """A word after a message: in the thread in DMs, ephemeral in channels."""
-        if source == "dm":
+        if source in ("dm", "assistant"):
             self._later(self._writer.reply(channel, thread, text))
         else:
             self._later(self._writer.whisper(channel, user, thread, text))

@@ -59,7 +59,8 @@ class InteractionListeners:
         if entry is None or entry.deleted:
             await self._intake.notice(body, say("gone"))
             return
-        refusal = await self._intake.delete(entry, clicking_user(body))
+        card = (body.get("container") or {}).get("message_ts")
+        refusal = await self._intake.delete(entry, clicking_user(body), card and str(card))
         if refusal:
             await self._intake.notice(body, refusal)
 
