@@ -81,8 +81,11 @@ class Takeover:
     async def _recover(self) -> int:
         resumed = 0
         taken = await self._journal.take_over()
-        if not self._spool_opened:  # at start: the spool keeps only what is ours to deliver
-            await self._delivery.open({e.job.id for e in taken if e.state == "spooled"})
+        if not self._spool_opened:
+            # At start, the spool keeps what is spooled to deliver: by this process, or
+            # by another sharing the spool's folder (the rest is half-written or done).
+            spooled = {e.job.id for e in await self._journal.unfinished() if e.state == "spooled"}
+            await self._delivery.open(spooled)
             self._spool_opened = True
         for entry in taken:
             job, ref = entry.job, status_ref(entry)
