@@ -10,6 +10,7 @@ import pytest
 
 from bot.jobs import Admission, Job, Journal, Limits
 from bot.jobs.journal import StoreError
+from bot.jobs.store.sqlite_schema import STEPS
 from bot.options import ImageOptions
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -81,10 +82,10 @@ async def test_a_released_journal_upgrades_in_place_and_keeps_everything(
         await journal.close()
 
     assert "file_urls" not in columns(path)  # issue 12: never written, now gone
-    assert schema_version(path) == 3
+    assert schema_version(path) == len(STEPS)
     reopened = await Journal.open(path)  # a second open finds nothing left to do
     await reopened.close()
-    assert schema_version(path) == 3
+    assert schema_version(path) == len(STEPS)
 
 
 async def test_a_journal_from_a_newer_release_is_refused_untouched(tmp_path: Path) -> None:

@@ -227,6 +227,15 @@ class Journal(abc.ABC):
     @abc.abstractmethod
     async def prune_deliveries(self, older_than_seconds: float = 7 * 86400) -> None: ...
 
+    # ---- what each person chose --------------------------------------------------------
+    @abc.abstractmethod
+    async def language(self, user: str) -> str | None:
+        """The language ``user`` chose to be answered in; None: follow their Slack."""
+
+    @abc.abstractmethod
+    async def set_language(self, user: str, language: str | None) -> None:
+        """Keep ``user``'s chosen language (None: follow their Slack again)."""
+
 
 def distinct_keys(keys: Iterable[str]) -> list[str]:
     """Non-empty keys, each once, sorted: one lock order for every transaction."""

@@ -61,6 +61,14 @@ STEPS: Sequence[LiteralString] = (
     CREATE INDEX jobs_by_state ON jobs (state);
     CREATE INDEX jobs_by_thread ON jobs (result_thread, status_channel);
     """,
+    # 2: what each person chose (`/banana language zh`); NULL: follow their Slack.
+    """
+    CREATE TABLE user_preferences (
+        user_id text PRIMARY KEY,
+        language text,
+        updated_at double precision NOT NULL
+    );
+    """,
 )
 
 

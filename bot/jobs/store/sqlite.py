@@ -39,6 +39,11 @@ from bot.jobs.limits import Limits, day_start, month_start
 from bot.jobs.store import sqlite_schema
 
 T = TypeVar("T")
+SET_LANGUAGE = (
+    "INSERT INTO user_preferences (user_id, language, updated_at) VALUES (?, ?, ?)"
+    " ON CONFLICT (user_id) DO UPDATE SET"
+    " language = excluded.language, updated_at = excluded.updated_at"
+)
 
 
 class SqliteJournal(Journal):
@@ -203,6 +208,15 @@ class SqliteJournal(Journal):
             "DELETE FROM deliveries WHERE seen_at < ?",
             [time.time() - older_than_seconds],
         )
+
+    async def language(self, user: str) -> str | None:
+        rows = await self._run(
+            self._rows, "SELECT language FROM user_preferences WHERE user_id = ?", (user,)
+        )
+        return str(rows[0]["language"]) if rows and rows[0]["language"] else None
+
+    async def set_language(self, user: str, language: str | None) -> None:
+        await self._run(self._write, SET_LANGUAGE, [user, language, time.time()])
 
     async def _entries(self, sql: str, *args: object) -> list[Entry]:
         rows = await self._run(self._rows, sql, args)

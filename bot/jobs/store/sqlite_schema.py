@@ -84,6 +84,14 @@ STEPS: Sequence[Step] = (
     _statements("ALTER TABLE jobs DROP COLUMN file_urls"),
     # 3: version numbering and thread listings look jobs up by thread.
     _statements("CREATE INDEX jobs_by_thread ON jobs (result_thread, status_channel)"),
+    # 4: what each person chose (`/banana language zh`); NULL: follow their Slack.
+    _statements(
+        """CREATE TABLE user_preferences (
+            user_id TEXT PRIMARY KEY,
+            language TEXT,
+            updated_at REAL NOT NULL
+        )"""
+    ),
 )
 
 
