@@ -24,6 +24,7 @@ from bot.settings import Settings, SettingsError
 from bot.slack.app import EVENTS_PATH, build_bolt_app, build_web_app
 from bot.slack.client import create_web_client
 from bot.slack.downloads import FileFetcher
+from bot.slack.languages import Languages
 from bot.slack.listeners import Intake, register_listeners
 from bot.slack.publisher import SlackPublisher
 from bot.slack.writer import SlackWriter
@@ -92,9 +93,10 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
         files = FileFetcher(
             client, session, api_url=settings.slack_api_url, max_bytes=settings.max_input_bytes
         )
+        languages = Languages(client, journal, default=settings.language)
         runner = JobRunner(
             generator,
-            SlackPublisher(writer, files),
+            SlackPublisher(writer, files, languages),
             journal,
             workers=settings.concurrency,
             resume_within=settings.resume_within,
@@ -107,6 +109,7 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
             journal=journal,
             limits=Limits.from_settings(settings),
             files=files,
+            languages=languages,
             max_images=settings.max_images,
             max_prompt=settings.max_prompt,
             metrics=metrics,

@@ -12,11 +12,13 @@ from bot.slack.listeners.conversations import ConversationListeners
 from bot.slack.listeners.home import HomeListeners
 from bot.slack.listeners.intake import HELP_WORDS, MENTION, Intake
 from bot.slack.listeners.interactions import InteractionListeners
+from bot.slack.listeners.speaking import in_the_askers_language
 
 __all__ = ["HELP_WORDS", "MENTION", "Intake", "register_listeners"]
 
 
 def register_listeners(app: AsyncApp, intake: Intake) -> None:
+    app.use(in_the_askers_language(intake))
     commands = CommandListeners(intake)
     groups = (
         commands,
