@@ -92,6 +92,12 @@ def current_language() -> str:
     return _language.get()
 
 
+def speak_from_now_on(language: str) -> None:
+    """The rest of the current task speaks ``language`` (each Slack request runs in a
+    task of its own; tasks it starts inherit the language)."""
+    _language.set(language if language in LANGUAGES else ENGLISH)
+
+
 @contextmanager
 def speaking(language: str) -> Iterator[None]:
     """Everything said inside the block is in ``language`` (a supported tag)."""
@@ -135,5 +141,6 @@ __all__ = [
     "current_language",
     "language_for",
     "say",
+    "speak_from_now_on",
     "speaking",
 ]
