@@ -257,7 +257,7 @@ class SlackStandIn:
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         """A person, with their language when asked (``include_locale``), as Slack does."""
         user = str(args.get("user", ""))
-        if not user[:1] in ("U", "W"):
+        if user[:1] not in ("U", "W"):
             raise _Error("user_not_found")
         person: dict[str, Any] = {"id": user, "team_id": TEAM, "name": user.lower()}
         if str(args.get("include_locale", "")).lower() in ("true", "1"):
