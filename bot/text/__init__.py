@@ -27,6 +27,9 @@ DOMAIN = "banana"
 ENGLISH = "en"
 CHINESE = "zh-CN"
 LANGUAGES = (ENGLISH, CHINESE)  # BCP 47 tags, as Slack spells locales
+# A locale's primary language subtag → the language spoken to it. Chinese written
+# in Traditional characters (zh-TW, zh-HK) reads Simplified far better than English.
+_SPOKEN = {"en": ENGLISH, "zh": CHINESE}
 
 _language: ContextVar[str] = ContextVar("banana_language", default=ENGLISH)
 
@@ -73,19 +76,13 @@ def _load(language: str) -> gettext.GNUTranslations:
 def language_for(tag: str | None) -> str | None:
     """The supported language closest to a locale tag, or None.
 
-    Slack's ``en-US``/``en-GB`` → ``en``; ``zh-CN``, ``zh-Hans``, and also ``zh-TW``
-    and ``zh-HK`` (Traditional, read by the same people far better than English)
+    Slack's ``en-US``/``en-GB`` → ``en``; ``zh-CN``, ``zh-Hans``, ``zh-TW``, ``zh-HK``
     → ``zh-CN``; POSIX forms such as ``zh_CN.UTF-8`` too. Anything else → None.
     """
     if not tag:
         return None
-    base = tag.split(".")[0].split("@")[0].replace("_", "-").lower()
-    primary = base.split("-")[0]
-    if primary == "en":
-        return ENGLISH
-    if primary == "zh":
-        return CHINESE
-    return None
+    primary = tag.split(".")[0].split("@")[0].replace("_", "-").split("-")[0].lower()
+    return _SPOKEN.get(primary)
 
 
 def current_language() -> str:
