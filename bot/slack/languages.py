@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections import OrderedDict
 from typing import Generic, TypeVar
@@ -26,7 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.jobs import Journal, StoreError
 from bot.slack.writer import error_code
-from bot.text import language_for
+from bot.text import CHINESE, COMMAND, ENGLISH, language_for, say, speaking
 
 logger = logging.getLogger(__name__)
 V = TypeVar("V")
@@ -35,6 +36,22 @@ LOCALE_TTL = 3600.0  # seconds a person's Slack language is trusted
 CHOICE_TTL = 60.0  # seconds a person's chosen language is trusted without asking the journal
 MAX_PEOPLE = 10_000  # people remembered at most (the least recently asked go first)
 LOOKUP_WAIT = 1.5  # seconds a request waits for Slack's answer before using the default
+
+LANGUAGE_WORDS = {"language", "lang", "语言"}
+AUTO_WORDS = {"auto", "slack", "自动"}
+LANGUAGE_NAMES = {"english": ENGLISH, "英文": ENGLISH, "chinese": CHINESE, "中文": CHINESE}
+# What follows `language` in a request to switch (`zh`, `zh-CN`, `auto`, `中文`),
+# rather than a prompt that starts with the word ("language of flowers").
+_WANTED = re.compile(
+    r"^(?:[a-z]{2,3}(?:[-_][a-z0-9]{2,4})?|auto|slack|english|chinese|中文|英文|自动)$"
+)
+
+
+def asks_for_a_language(words: str) -> bool:
+    """``language zh``, ``language auto``, a bare ``language``: not a prompt."""
+    first, _, rest = words.strip().lower().partition(" ")
+    rest = rest.strip()
+    return first in LANGUAGE_WORDS and (not rest or bool(_WANTED.match(rest)))
 
 
 class ExpiringCache(Generic[V]):
@@ -103,6 +120,21 @@ class Languages:
         """
         await self._journal.set_language(user, language)
         self._choices.put(user, (language,))
+
+    async def switch(self, user: str, wanted: str) -> str:
+        """``language zh`` / ``en`` / ``auto``, answered in the language now in force
+        (a bare or unknown one lists the choices)."""
+        wanted = wanted.lower()
+        language = LANGUAGE_NAMES.get(wanted) or language_for(wanted)
+        if wanted not in AUTO_WORDS and language is None:
+            return say("language.choices", command=COMMAND)
+        try:
+            await self.choose(user, language)
+        except StoreError:
+            logger.exception("could not keep user=%s's language", user)
+            return say("unexpected")
+        with speaking(await self.of(user)):
+            return say("language.auto" if language is None else "language.set", command=COMMAND)
 
     async def slack_language(self, user: str) -> str | None:
         """``user``'s Slack language if the bot speaks it; None when unknown or slow."""

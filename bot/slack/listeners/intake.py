@@ -13,33 +13,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from bot.jobs import Admission, Entry, Job, JobRunner, Journal, Limits, Source, StoreError
+from bot.jobs import Admission, Entry, Job, JobRunner, Journal, Limits, Source
 from bot.metrics import Metrics
 from bot.options import ParsedRequest, UsageError, parse_request
 from bot.slack import mrkdwn, views
 from bot.slack.downloads import FileFetcher
-from bot.slack.languages import Languages
+from bot.slack.languages import Languages, asks_for_a_language
 from bot.slack.payloads import channel_id, clicking_user, image_file_ids
 from bot.slack.writer import DeliveryError, SlackWriter
-from bot.text import CHINESE, COMMAND, ENGLISH, count, language_for, say, speaking
+from bot.text import COMMAND, count, say
 
 logger = logging.getLogger(__name__)
 
 MENTION = "@banana"
 HELP_WORDS = {"", "help", "-h", "--help", "?", "帮助"}
-LANGUAGE_WORDS = {"language", "lang", "语言"}
-AUTO_WORDS = {"auto", "slack", "自动"}
-LANGUAGE_NAMES = {"english": ENGLISH, "英文": ENGLISH, "chinese": CHINESE, "中文": CHINESE}
-# What follows `language` in a request to switch (`zh`, `zh-CN`, `auto`, `中文`),
-# rather than a prompt that starts with the word ("language of flowers").
-_LANGUAGE_ASKED = re.compile(
-    r"^(?:[a-z]{2,3}(?:[-_][a-z0-9]{2,4})?|auto|slack|english|chinese|中文|英文|自动)$"
-)
 
 
 @dataclass(frozen=True)
@@ -93,7 +84,8 @@ class Intake:
 
     # ---- words and parsing ------------------------------------------------------------
     async def words(self, user: str, text: str, name: str) -> str | None:
-        """Replies for the words that are not a prompt (help, usage, cancel, history)."""
+        """Replies for the words that are not a prompt (help, usage, cancel, history,
+        language)."""
         word = text.strip().lower()
         if word in HELP_WORDS:
             return mrkdwn.usage_text(name)
@@ -103,29 +95,13 @@ class Intake:
             return mrkdwn.cancel_report_text(await self._runner.cancel_queued(user))
         if word == "history":
             return mrkdwn.history_text(await self.history(user))
-        first, _, rest = word.partition(" ")
-        rest = rest.strip()
-        if first in LANGUAGE_WORDS and (not rest or _LANGUAGE_ASKED.match(rest)):
-            return await self._choose_language(user, rest)
+        if asks_for_a_language(word):
+            return await self._languages.switch(user, word.partition(" ")[2].strip())
         return None
 
     async def language_of(self, user: str) -> str:
         """The language ``user`` reads: chosen, else their Slack's, else the default."""
         return await self._languages.of(user)
-
-    async def _choose_language(self, user: str, wanted: str) -> str:
-        """``language zh`` / ``en`` / ``auto``: answered in the language now in force."""
-        language = LANGUAGE_NAMES.get(wanted) or language_for(wanted)
-        if wanted not in AUTO_WORDS and language is None:
-            return say("language.choices", command=COMMAND)
-        try:
-            await self._languages.choose(user, language)
-        except StoreError:
-            logger.exception("could not keep user=%s's language", user)
-            return say("unexpected")
-        with speaking(await self.language_of(user)):
-            key = "language.auto" if language is None else "language.set"
-            return say(key, command=COMMAND)
 
     def gate(self, channel: str) -> str | None:
         """Why nothing can be made here and now, if so (logged: nothing is made)."""
