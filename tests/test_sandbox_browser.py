@@ -140,3 +140,47 @@ async def test_slash_command_and_mention_in_the_browser(sandbox_url: str) -> Non
         await expect(page.locator("#title")).to_have_text("# general")
         await expect(page.locator("#messages .message.highlight")).to_contain_text("shiba")
         await browser.close()
+
+
+async def test_the_whole_flow_in_chinese_in_the_browser(sandbox_url: str) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS
+        )
+        page = await browser.new_page(viewport={"width": 1366, "height": 800})
+        await page.goto(sandbox_url)
+        await page.select_option("#language", "zh")
+        messages = page.locator("#messages")
+        await expect(messages).to_contain_text("好的，以后我用中文回复你", timeout=20_000)
+        await page.fill("#input", "/banana help")
+        await page.press("#input", "Enter")
+        await expect(messages).to_contain_text("比例也可以写名称", timeout=20_000)
+        await page.fill("#input", "/banana 公园里的柴犬 --ar 宽屏")
+        await page.press("#input", "Enter")
+        await expect(messages).to_contain_text("正在生成", timeout=20_000)
+        await expect(page.locator("#messages .files img")).to_be_visible(timeout=20_000)
+        await expect(messages).to_contain_text("想画 公园里的柴犬")
+        await page.locator("#messages .block-button", has_text="修改提示词").first.click()
+        await expect(page.locator("#modal-title")).to_have_text("修改提示词")
+        await expect(page.locator("#modal-cancel")).to_have_text("取消")
+        await page.fill("#modal-input", "公园里的柴犬 --ar 7:3")
+        await page.click("#modal-submit")
+        await expect(page.locator("#modal-error")).to_contain_text("模型画不了 7:3 这个比例")
+        await page.click("#modal-cancel")
+        await expect(page.locator("#modal")).not_to_have_class("open")
+        out = ROOT / "out"
+        out.mkdir(exist_ok=True)
+        await page.screenshot(path=str(out / "sandbox-zh.png"))
+        await page.click("#home-tab")
+        home = page.locator("#messages .home")
+        await expect(home).to_contain_text("一句话变成一张图", timeout=20_000)
+        await expect(home).to_contain_text("你最近画的图")
+        await page.screenshot(path=str(out / "sandbox-zh-home.png"))
+        await page.select_option("#language", "en")
+        await page.click("[data-conversation=C0GENERAL]")
+        await expect(messages).to_contain_text("from now on I'll answer you in English")
+        await page.click("#home-tab")
+        await expect(home).to_contain_text("Turn a sentence into a picture", timeout=20_000)
+        await browser.close()
