@@ -160,5 +160,10 @@ class Languages:
                 error_code(exc),
             )
             return None
+        except Exception:
+            # Kept for the TTL like any answer: a language is never worth failing a
+            # request or a job over.
+            logger.exception("users.info for user=%s failed unexpectedly", user)
+            return None
         person = answer.get("user") or {}
         return language_for(str(person.get("locale") or ""))
