@@ -170,7 +170,11 @@ def test_a_4000_character_chinese_prompt_fits_cards_modals_and_home_in_chinese()
         check_limits(modal)
         assert modal["title"]["text"] == "修改提示词"
         assert "提示词太长" in modal["blocks"][0]["hint"]["text"]
-        check_limits(views.edit_message_modal("C1|1.0", 4))
+        shortcut = views.edit_message_modal("C1|1.0", 4)
+        check_limits(shortcut)
+        assert shortcut["title"]["text"] == "用 banana 改图"
+        assert shortcut["blocks"][0]["label"]["text"] == "这 4 张图要怎么改？"
+        assert shortcut["blocks"][0]["element"]["placeholder"]["text"] == "改成夜景，水彩风"
         items = [mrkdwn.HistoryItem(CHINESE_PROMPT, made.options, 1.8e9, 12, "https://x/p1")] * 10
         usage = mrkdwn.usage_report_text(Usage(3, 0.3, 1.2, 1), 50, is_admin=False)
         home = views.home_view(usage, items)
