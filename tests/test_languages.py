@@ -231,3 +231,29 @@ def test_the_cache_is_bounded_and_expires() -> None:
     stale: ExpiringCache[int] = ExpiringCache(ttl=0, size=3)
     stale.put("U1", 1)
     assert stale.get("U1") is None
+
+
+async def test_a_cancelled_lookup_is_never_swallowed(slack: SlackStandIn, tmp_path: Path) -> None:
+    """A job's status ticker asks for the language and is cancelled when the job ends:
+    the cancellation must stop it (asyncio.wait_for on 3.11 swallowed it when the
+    answer was already there, and the job never finished)."""
+    journal = await Journal.open(tmp_path / "j.db")
+    try:
+        async with ClientSession() as session:
+            client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url, session=session)
+            languages = Languages(client, journal, default="en")
+            assert await languages.of(ZHANG) == "en"  # looked up: the answer is at hand
+
+            async def ticker() -> None:
+                await languages.of(ZHANG)
+                await asyncio.sleep(30)
+
+            for _ in range(20):
+                task = asyncio.create_task(ticker())
+                await asyncio.sleep(0)  # to its first suspension
+                task.cancel()
+                done, _ = await asyncio.wait({task}, timeout=2)
+                assert done, "the cancellation was swallowed"
+                assert task.cancelled()
+    finally:
+        await journal.close()

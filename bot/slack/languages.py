@@ -142,9 +142,14 @@ class Languages:
         if lookup is None:
             lookup = asyncio.create_task(self._ask_slack(user))
             self._locales.put(user, lookup)
+        if lookup.done():
+            return lookup.result()
         try:
             # Shielded: a request that stops waiting leaves the answer to the next one.
-            return await asyncio.wait_for(asyncio.shield(lookup), LOOKUP_WAIT)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation
+            # that arrives as the answer does, and a job's status ticker would never stop.
+            async with asyncio.timeout(LOOKUP_WAIT):
+                return await asyncio.shield(lookup)
         except TimeoutError:
             logger.warning("users.info for user=%s is slow; using the default language", user)
             return None
