@@ -80,6 +80,14 @@ STEPS: Sequence[LiteralString] = (
     CREATE TABLE notices (key text PRIMARY KEY, sent_at double precision NOT NULL);
     CREATE INDEX jobs_by_finish ON jobs (finished_at);
     """,
+    # 3: what each person chose (`/banana language zh`); NULL: follow their Slack.
+    """
+    CREATE TABLE user_preferences (
+        user_id text PRIMARY KEY,
+        language text,
+        updated_at double precision NOT NULL
+    );
+    """,
 )
 
 

@@ -104,6 +104,14 @@ STEPS: Sequence[Step] = (
         "CREATE INDEX jobs_by_finish ON jobs (finished_at)",
         "CREATE INDEX deliveries_by_age ON deliveries (seen_at)",
     ),
+    # 5: what each person chose (`/banana language zh`); NULL: follow their Slack.
+    _statements(
+        """CREATE TABLE user_preferences (
+            user_id TEXT PRIMARY KEY,
+            language TEXT,
+            updated_at REAL NOT NULL
+        )"""
+    ),
 )
 
 
