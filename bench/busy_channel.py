@@ -32,6 +32,7 @@ async def run_busy_channel(gateway: GatewayStandIn, slack: SlackStandIn, folder:
     gateway.latency, gateway.default_mode = LATENCY, "ok"
     first_request = len(gateway.requests)
     first_post = len(slack.calls_to("chat.postMessage"))
+    before = len([m for m in slack.visible(CHANNEL) if m.files])  # earlier rounds' images
     child, port = await start_bot(gateway, slack, folder)
     try:
         async with aiohttp.ClientSession() as session:
@@ -52,7 +53,7 @@ async def run_busy_channel(gateway: GatewayStandIn, slack: SlackStandIn, folder:
             )
             assert all(a.status == 200 for a in acks), [a.body for a in acks]
             await wait_for(
-                lambda: len([m for m in slack.visible(CHANNEL) if m.files]) >= BURST, 300
+                lambda: len([m for m in slack.visible(CHANNEL) if m.files]) - before >= BURST, 300
             )
             makespan = time.monotonic() - started
     finally:

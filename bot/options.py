@@ -14,15 +14,33 @@ import unicodedata
 from dataclasses import dataclass, field
 
 RATIOS = ("21:9", "16:9", "4:3", "3:2", "1:1", "9:16", "3:4", "2:3", "5:4", "4:5")
-RATIO_ALIASES = {
-    "square": "1:1",
-    "portrait": "2:3",
-    "landscape": "3:2",
-    "wide": "16:9",
-    "banner": "21:9",
-    "story": "9:16",
-    "tall": "9:16",
+# Names for ratios and sizes, by the language whose help lists them; every name is
+# accepted whatever the reader's language.
+RATIO_NAMES = {
+    "en": {
+        "square": "1:1",
+        "portrait": "2:3",
+        "landscape": "3:2",
+        "wide": "16:9",
+        "banner": "21:9",
+        "story": "9:16",
+        "tall": "9:16",
+    },
+    "zh-CN": {
+        "方形": "1:1",
+        "横版": "3:2",
+        "竖版": "2:3",
+        "宽屏": "16:9",
+        "横幅": "21:9",
+        "竖屏": "9:16",
+        "手机": "9:16",
+    },
 }
+RATIO_ALIASES = {name: ratio for names in RATIO_NAMES.values() for name, ratio in names.items()}
+SIZE_NAMES: dict[str, dict[str, str]] = {"en": {}, "zh-CN": {"标清": "1K", "高清": "2K"}}
+SIZE_ALIASES = {name: size for names in SIZE_NAMES.values() for name, size in names.items()}
+# "3张": Chinese counts images with the measure word 张.
+_MEASURE_WORD = "张"
 SIZES = ("1K", "2K")
 DEFAULT_RATIO = "1:1"
 DEFAULT_SIZE = "1K"
@@ -44,6 +62,7 @@ _HINTS = {
     "images": "n",
 }
 _SPELLING = {"ar": "--ar", "size": "--size", "n": "--n"}
+_NEEDS = {"ar": "parse.needs_ratio", "size": "parse.needs_size", "n": "parse.needs_count"}
 
 # Spaces phones and IMEs insert; zero-width ones vanish, the others separate words.
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
@@ -63,11 +82,24 @@ _WORD_VALUE = re.compile(r"^[A-Za-z0-9]+")
 
 
 class UsageError(ValueError):
-    """The text cannot be understood; ``str()`` says what is wrong and what to type."""
+    """The text cannot be understood. ``key`` names the message that says what is
+    wrong and what to type (:mod:`bot.text.options` words it in the reader's
+    language); ``params`` fill it in (``value`` and ``token`` are the user's own
+    text); ``suggestion`` is the nearest valid choice, as typed, if any."""
 
-    def __init__(self, message: str, *, empty_prompt: bool = False) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        key: str,
+        *,
+        empty_prompt: bool = False,
+        suggestion: str | None = None,
+        **params: str | int,
+    ) -> None:
+        super().__init__(key, params)
+        self.key = key
+        self.params = params
         self.empty_prompt = empty_prompt
+        self.suggestion = suggestion
 
 
 @dataclass(frozen=True)
@@ -80,7 +112,8 @@ class ImageOptions:
     defaulted: frozenset[str] = field(default=frozenset(), compare=False)
 
     def describe(self) -> str:
-        """``16:9 · 2K`` (and ``· 3 images`` for a batch)."""
+        """``16:9 · 2K`` (and ``· 3 images`` for a batch), for logs: what people
+        read is worded by ``bot.slack.mrkdwn.describe``."""
         text = f"{self.aspect_ratio} · {self.size}"
         return text + (f" · {self.count} images" if self.count > 1 else "")
 
@@ -125,48 +158,76 @@ def _split_glued(tokens: list[str]) -> list[str]:
     return result
 
 
+def _after(value: str, folded_length: int) -> str:
+    """What follows the first ``folded_length`` characters of ``_fold(value)``, as
+    typed: glued prompt text keeps its full-width punctuation."""
+    for end in range(len(value) + 1):
+        if len(_fold(value[:end])) >= folded_length:
+            return value[end:]
+    return ""
+
+
+def _named(value: str, names: dict[str, str]) -> tuple[str, str] | None:
+    """A value given by name (``wide``, ``宽屏``), and any non-ASCII text glued after
+    it (``宽屏的海报``: Chinese has no spaces to end a word)."""
+    word = _fold(value).lower()
+    for name in sorted(names, key=len, reverse=True):
+        if word.startswith(name):
+            rest = _after(value, len(name))
+            if not rest or not rest[0].isascii():
+                return names[name], rest
+    return None
+
+
+def _nearest(word: str, option: str, choices: list[str]) -> str | None:
+    """The closest valid value to a mistyped one, in either language, as typed."""
+    folded = {choice.lower(): choice for choice in choices}
+    close = difflib.get_close_matches(word.lower(), list(folded), n=1, cutoff=0.5)
+    return f"{option} {folded[close[0]]}" if close else None
+
+
 def _ratio(value: str) -> tuple[str, str]:
     """Parse a ratio value; returns the ratio and any non-ASCII text glued after it."""
     folded = _fold(value)
-    word = folded.lower()
-    if word in RATIO_ALIASES:
-        return RATIO_ALIASES[word], ""
+    named = _named(value, RATIO_ALIASES)
+    if named:
+        return named
     match = _RATIO_VALUE.match(folded)
-    rest = folded[match.end() :] if match else folded
+    rest = _after(value, match.end()) if match else folded
     if match and (not rest or not rest[0].isascii()):
         ratio = f"{int(match.group(1))}:{int(match.group(2))}"
         if ratio in RATIOS:
             return ratio, rest
-        raise UsageError(f"`{ratio}` is not a ratio the model makes; {_ratio_choices()}.")
-    raise UsageError(f"`{value}` is not an aspect ratio; {_ratio_choices()}.")
-
-
-def _ratio_choices() -> str:
-    aliases = ", ".join(f"{name} ({ratio})" for name, ratio in RATIO_ALIASES.items())
-    return f"use one of {', '.join(RATIOS)} or a name: {aliases}"
+        raise UsageError("parse.not_a_model_ratio", value=ratio)
+    near = _nearest(folded, "--ar", list(RATIO_ALIASES))
+    raise UsageError("parse.not_a_ratio", value=value, suggestion=near)
 
 
 def _word(value: str) -> tuple[str, str]:
     folded = _fold(value)
     match = _WORD_VALUE.match(folded)
     if match and (match.end() == len(folded) or not folded[match.end()].isascii()):
-        return match.group(0), folded[match.end() :]
+        return match.group(0), _after(value, match.end())
     return folded, ""
 
 
 def _size(value: str) -> tuple[str, str]:
+    named = _named(value, SIZE_ALIASES)
+    if named:
+        return named
     word, rest = _word(value)
     size = word.upper()
     if size not in SIZES:
-        raise UsageError(f"`{value}` is not a size; use one of {', '.join(SIZES)}.")
+        near = _nearest(word, "--size", [*SIZES, *SIZE_ALIASES])
+        raise UsageError("parse.not_a_size", value=value, suggestion=near)
     return size, rest
 
 
 def _count(value: str, max_images: int) -> tuple[int, str]:
     word, rest = _word(value)
     if not word.isdigit() or not 1 <= int(word) <= max_images:
-        raise UsageError(f"`{value}` is not an image count; use a number from 1 to {max_images}.")
-    return int(word), rest
+        raise UsageError("parse.not_a_count", value=value, most=max_images)
+    return int(word), rest.removeprefix(_MEASURE_WORD)
 
 
 def _unknown_option(token: str, name: str) -> UsageError:
@@ -175,13 +236,9 @@ def _unknown_option(token: str, name: str) -> UsageError:
     if guess is None:
         close = difflib.get_close_matches(key, [*_NAMES, *_HINTS], n=1, cutoff=0.6)
         guess = (_NAMES.get(close[0]) or _HINTS.get(close[0])) if close else None
-    known = ", ".join(_SPELLING.values())
     if guess:
-        return UsageError(f"Unknown option `{token}`; did you mean `{_SPELLING[guess]}`?")
-    return UsageError(
-        f"Unknown option `{token}`; the options are {known}. "
-        'Put text that starts with dashes in quotes: "--like this".'
-    )
+        return UsageError("parse.unknown_option_guess", token=token, option=_SPELLING[guess])
+    return UsageError("parse.unknown_option", token=token, options=", ".join(_SPELLING.values()))
 
 
 def parse_request(text: str, *, max_images: int = 4, max_prompt: int = 4000) -> ParsedRequest:
@@ -193,10 +250,7 @@ def parse_request(text: str, *, max_images: int = 4, max_prompt: int = 4000) -> 
             text is too long (over ``max_prompt``, or twice that before parsing).
     """
     if len(text) > RAW_TEXT_FACTOR * max_prompt:
-        raise UsageError(
-            f"Your message is {len(text):,} characters; prompts are limited to "
-            f"{max_prompt:,}. Shorten it and send it again."
-        )
+        raise UsageError("parse.raw_too_long", length=len(text), limit=max_prompt)
     text = normalize_spaces(text)
     matches = list(_TOKEN.finditer(text))
     # Keep, per token, whether a newline separated it from the previous one.
@@ -221,14 +275,17 @@ def parse_request(text: str, *, max_images: int = 4, max_prompt: int = 4000) -> 
         value: str | None = None
         if "=" in name:
             name, value = name.split("=", 1)
+        elif not name.isascii():  # --ar宽屏: a Chinese value glued to its option
+            glued = next(i for i, char in enumerate(name) if not char.isascii())
+            name, value = name[:glued], name[glued:]
         canonical = _NAMES.get(name.lower())
         if canonical is None:
             raise _unknown_option(token, name)
         if canonical in found:
-            raise UsageError(f"`{_SPELLING[canonical]}` is given twice; keep one.")
+            raise UsageError("parse.given_twice", option=_SPELLING[canonical])
         if not value:
             if position >= len(tokens):
-                raise UsageError(f"`{_SPELLING[canonical]}` needs a value; {_needs(canonical)}.")
+                raise UsageError(_NEEDS[canonical], option=_SPELLING[canonical])
             value = tokens[position][0]
             position += 1
         parsed: str | int
@@ -238,18 +295,17 @@ def parse_request(text: str, *, max_images: int = 4, max_prompt: int = 4000) -> 
             parsed, rest = _size(value)
         else:
             parsed, rest = _count(value, max_images)
+            if not rest and position < len(tokens) and tokens[position][0] == _MEASURE_WORD:
+                position += 1  # "--n 3 张"
         found[canonical] = parsed
         if rest:  # text glued after the value (16:9的图片): read it again as a token
             tokens.insert(position, (rest, False))
 
     prompt = _join(kept)
     if not prompt:
-        raise UsageError("Say what to draw: a prompt, then any options.", empty_prompt=True)
+        raise UsageError("parse.empty_prompt", empty_prompt=True)
     if len(prompt) > max_prompt:
-        raise UsageError(
-            f"Your prompt is {len(prompt):,} characters; the limit is {max_prompt:,}. "
-            "Shorten it and send it again."
-        )
+        raise UsageError("parse.prompt_too_long", length=len(prompt), limit=max_prompt)
     return ParsedRequest(
         prompt=prompt,
         options=ImageOptions(
@@ -259,14 +315,6 @@ def parse_request(text: str, *, max_images: int = 4, max_prompt: int = 4000) -> 
             defaulted=frozenset(_SPELLING) - found.keys(),
         ),
     )
-
-
-def _needs(option: str) -> str:
-    if option == "ar":
-        return _ratio_choices()
-    if option == "size":
-        return f"use one of {', '.join(SIZES)}"
-    return "use a number of images"
 
 
 def _join(kept: list[tuple[str, bool]]) -> str:

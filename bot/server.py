@@ -28,6 +28,7 @@ from bot.slack.app import EVENTS_PATH, build_bolt_app, build_web_app
 from bot.slack.assistant_threads import AssistantThreads
 from bot.slack.client import create_web_client
 from bot.slack.downloads import FileFetcher
+from bot.slack.languages import Languages
 from bot.slack.listeners import Intake, register_listeners
 from bot.slack.notices import AdminNotices
 from bot.slack.panel import PanelStatus
@@ -105,9 +106,12 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
         )
         limits = Limits.from_settings(settings)
         threads = AssistantThreads(client, str(identity.get("user_id") or ""))
+        languages = Languages(client, journal, default=settings.language)
         runner = JobRunner(
             generator,
-            SlackPublisher(writer, files, PanelStatus(threads, writer, limits.allows_channel)),
+            SlackPublisher(
+                writer, files, languages, PanelStatus(threads, writer, limits.allows_channel)
+            ),
             journal,
             workers=settings.concurrency,
             resume_within=settings.resume_within,
@@ -132,6 +136,7 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
             journal=journal,
             limits=limits,
             files=files,
+            languages=languages,
             max_images=settings.max_images,
             max_prompt=settings.max_prompt,
             metrics=metrics,

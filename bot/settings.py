@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import SplitResult, urlsplit
 
+from bot.text import ENGLISH, LANGUAGES, language_for
+
 ENDPOINTS = {
     "production": "https://gpt-i18n.byteintl.net/gpt/openapi/online/multimodal/crawl",
     "office": "https://genai-sg-og.tiktok-row.org/gpt/openapi/online/multimodal/crawl",
@@ -89,6 +91,12 @@ class Settings:
     port: int = 3000
     log_level: str | None = None  # None: INFO when serving, ERROR for one-off generate
     log_format: str = "text"  # or "json": one object per line, for log shippers
+    # The language for people whose Slack language the bot does not speak (or cannot
+    # learn): BANANA_LANGUAGE, one of bot.text.LANGUAGES.
+    language: str = ENGLISH
+    # The terminal's language for `banana-bot generate`: LC_ALL, LC_MESSAGES or LANG,
+    # as POSIX orders them; None when they name no language the bot speaks.
+    terminal_language: str | None = None
     # Not read from the environment: the sandbox sets it when, without BANANA_API_KEY,
     # its images are offline previews that cost nothing (no prices are shown then).
     free_previews: bool = False
@@ -184,6 +192,8 @@ class Settings:
             port=env.number("PORT", int, cls.port, minimum=0, maximum=65535),
             log_level=env.optional_choice("LOG_LEVEL", LOG_LEVELS, fold=str.upper),
             log_format=env.choice("LOG_FORMAT", LOG_FORMATS, cls.log_format),
+            language=env.language("BANANA_LANGUAGE", cls.language),
+            terminal_language=language_for(env.first("LC_ALL", "LC_MESSAGES", "LANG")),
         )
 
 
@@ -196,6 +206,20 @@ class _Reader:
     def text(self, name: str) -> str | None:
         value = self._environ.get(name, "").strip()
         return value or None
+
+    def first(self, *names: str) -> str | None:
+        """The first of ``names`` that is set (POSIX's order for the locale variables)."""
+        return next((value for name in names if (value := self.text(name))), None)
+
+    def language(self, name: str, default: str) -> str:
+        """A language tag the bot speaks (``en``, ``zh-CN``; ``zh``, ``zh-TW`` → ``zh-CN``)."""
+        value = self.text(name)
+        if value is None:
+            return default
+        language = language_for(value)
+        if language is None:
+            raise SettingsError(f"{name} must be one of {', '.join(LANGUAGES)} (got {value!r})")
+        return language
 
     def ids(self, name: str) -> frozenset[str]:
         """Comma- or space-separated Slack ids (users U…/W…, channels C…/G…/D…)."""

@@ -16,7 +16,9 @@ from bot.generation.factory import open_generation_client
 from bot.generation.images import ImageBytes, file_stem
 from bot.options import ParsedRequest, UsageError, parse_request
 from bot.settings import Settings, SettingsError
+from bot.text import say, speaking
 from bot.text.failures import cli_failure_text
+from bot.text.options import usage_words
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -56,7 +58,13 @@ class _Progress:
     async def run(self) -> None:
         while self.enabled:
             elapsed = time.monotonic() - self.started
-            line = f"generating {self.done}/{self.count} · {elapsed:4.0f}s · logid {self.logid}"
+            line = say(
+                "cli.progress",
+                done=self.done,
+                total=self.count,
+                elapsed=f"{elapsed:4.0f}",
+                logid=self.logid,
+            )
             sys.stderr.write("\r" + line)
             sys.stderr.flush()
             await asyncio.sleep(0.5)
@@ -68,7 +76,13 @@ class _Progress:
 
 
 async def run_generate(settings: Settings, text: str, out: str, redact: Redact = str) -> int:
-    """Generate, write and print; ``redact`` scrubs secrets from every line it says."""
+    """Generate, write and print, in the terminal's language (LC_ALL/LANG, else
+    BANANA_LANGUAGE); ``redact`` scrubs secrets from every line it says."""
+    with speaking(settings.terminal_language or settings.language):
+        return await _run_generate(settings, text, out, redact)
+
+
+async def _run_generate(settings: Settings, text: str, out: str, redact: Redact) -> int:
 
     def fail(message: object) -> None:
         print(redact(f"banana-bot generate: {message}"), file=sys.stderr)
@@ -76,7 +90,7 @@ async def run_generate(settings: Settings, text: str, out: str, redact: Redact =
     try:
         parsed = parse_request(text, max_images=settings.max_images, max_prompt=settings.max_prompt)
     except UsageError as exc:
-        fail(exc)
+        fail(usage_words(exc))
         return EXIT_USAGE
     try:
         async with open_generation_client(settings) as client:
@@ -87,7 +101,7 @@ async def run_generate(settings: Settings, text: str, out: str, redact: Redact =
     try:
         return await asyncio.to_thread(_save, results, Path(out), file_stem(parsed.prompt), fail)
     except OSError as exc:
-        fail(f"could not write into {out}: {exc.strerror or type(exc).__name__}")
+        fail(say("cli.could_not_write", folder=out, reason=exc.strerror or type(exc).__name__))
         return EXIT_FAILURE
 
 

@@ -144,11 +144,13 @@ class Finished:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """The machine's environment without any bot setting, plus ``extra``."""
+    """The machine's environment without any bot setting (nor the terminal's
+    language, which ``generate`` speaks), plus ``extra``."""
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("BANANA_", "SLACK_")) and k not in ("HOST", "PORT", "LOG_LEVEL")
+        if not k.startswith(("BANANA_", "SLACK_", "LC_"))
+        and k not in ("HOST", "PORT", "LOG_LEVEL", "LANG", "LANGUAGE")
     }
     env.update(extra)
     return env

@@ -184,3 +184,25 @@ async def test_an_overlong_prompt_is_refused_before_any_call(
     assert done.code == 2
     assert "the limit is 100" in done.stderr
     assert gateway.requests == []
+
+
+async def test_generate_speaks_the_terminals_language(
+    gateway: GatewayStandIn, tmp_path: Path
+) -> None:
+    chinese = env_for(gateway, LANG="zh_CN.UTF-8")
+    done = await run_cli("generate", "一只猫", "--ar", "宽平", env=chinese, cwd=tmp_path)
+    assert done.code == 2
+    assert done.stderr.startswith("banana-bot generate: `宽平` 不是宽高比；")
+    assert done.stderr.rstrip().endswith("你是想写 `--ar 宽屏` 吗？")
+    gateway.default_mode = "safety"
+    refused = await run_cli("generate", "一只猫", "--ar", "宽屏", env=chinese, cwd=tmp_path)
+    assert refused.code == 1
+    assert "模型不肯画这个（图片触发了模型的安全过滤）" in refused.stderr
+    assert gateway.requests[-1].aspect_ratio == "16:9"
+    # LC_ALL wins over LANG; a language the bot does not speak gets BANANA_LANGUAGE.
+    english = env_for(gateway, LANG="zh_CN.UTF-8", LC_ALL="en_US.UTF-8")
+    done = await run_cli("generate", "a cat", "--ar", "7:3", env=english, cwd=tmp_path)
+    assert "`7:3` is not a ratio" in done.stderr
+    french = env_for(gateway, LANG="fr_FR.UTF-8", BANANA_LANGUAGE="zh-CN")
+    done = await run_cli("generate", "a cat", "--ar", "7:3", env=french, cwd=tmp_path)
+    assert "模型画不了 `7:3` 这个比例" in done.stderr

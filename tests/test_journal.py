@@ -121,3 +121,26 @@ async def test_edits_finishing_together_in_one_thread_get_distinct_versions(
 def test_the_quota_day_starts_at_midnight_utc() -> None:
     moment = dt.datetime(2026, 11, 26, 23, 59, tzinfo=dt.UTC).timestamp()
     assert day_start(moment) == dt.datetime(2026, 11, 26, tzinfo=dt.UTC).timestamp()
+
+
+async def test_a_chosen_language_is_kept_per_user_until_cleared(
+    journal_target: Path | PostgresURL,
+) -> None:
+    journal = await Journal.open(journal_target)
+    try:
+        assert await journal.language("U1") is None
+        await journal.set_language("U1", "zh-CN")
+        await journal.set_language("U2", "en")
+        await journal.set_language("U1", "en")
+        await journal.set_language("U1", "zh-CN")
+    finally:
+        await journal.close()
+    reopened = await Journal.open(journal_target)  # kept across restarts
+    try:
+        assert await reopened.language("U1") == "zh-CN"
+        assert await reopened.language("U2") == "en"
+        await reopened.set_language("U1", None)  # `language auto`: follow Slack again
+        assert await reopened.language("U1") is None
+        assert await reopened.language("U2") == "en"
+    finally:
+        await reopened.close()

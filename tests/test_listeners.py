@@ -23,6 +23,7 @@ from bot.jobs import JobRunner, Journal, Limits
 from bot.settings import Settings
 from bot.slack.app import build_bolt_app
 from bot.slack.downloads import FileFetcher
+from bot.slack.languages import Languages
 from bot.slack.listeners import Intake, register_listeners
 from bot.slack.listeners.commands import CommandListeners
 from bot.slack.listeners.interactions import InteractionListeners
@@ -44,10 +45,18 @@ class Wired:
     runner: JobRunner
     writer: SlackWriter
     files: FileFetcher
+    languages: Languages
 
     def another_intake(self, **settings: Any) -> Intake:
         """An intake on the same core, set up otherwise."""
-        return make_intake(self.runner, self.writer, self.journal, files=self.files, **settings)
+        return make_intake(
+            self.runner,
+            self.writer,
+            self.journal,
+            files=self.files,
+            languages=self.languages,
+            **settings,
+        )
 
 
 def make_intake(
@@ -75,8 +84,9 @@ async def wired(
         client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url, session=session)
         writer = SlackWriter(client, session)
         files = FileFetcher(client, session, api_url=slack.api_url, max_bytes=1024**2)
-        intake = make_intake(runner, writer, journal, files=files)
-        yield Wired(intake, journal, publisher, client, runner, writer, files)
+        languages = Languages(client, journal, default="en")
+        intake = make_intake(runner, writer, journal, files=files, languages=languages)
+        yield Wired(intake, journal, publisher, client, runner, writer, files, languages)
         await runner.close(grace=1.0)
     await journal.close()
 

@@ -12,6 +12,7 @@ from bot.jobs import Job
 from bot.jobs.journal import Usage
 from bot.options import RATIOS, ImageOptions
 from bot.slack import mrkdwn, views
+from bot.text import CHINESE, speaking
 
 LONG_PROMPT = "一只柴犬 <@U1> & a park " * 250  # 4,500 characters, markup included
 LONG_WORDS = "I cannot draw that because " * 300
@@ -150,3 +151,54 @@ def test_an_interruption_says_its_true_age() -> None:
     assert "3 seconds ago" in outcome_text(job(), Interrupted(3.2))
     assert "1 minute ago" in outcome_text(job(), Interrupted(65))
     assert "12 minutes ago" in outcome_text(job(), Interrupted(12 * 60 + 5))
+
+
+CHINESE_PROMPT = ("一只在樱花树下打盹的柴犬，水彩风格，" * 223)[:4000]  # 4,000 characters
+
+
+def test_a_4000_character_chinese_prompt_fits_cards_modals_and_home_in_chinese() -> None:
+    assert len(CHINESE_PROMPT) == 4000
+    made = job(CHINESE_PROMPT, count=4)
+    with speaking(CHINESE):
+        text, blocks = views.result_card(made, 42.0, 4, version=3)
+        assert text.startswith("✅ *v3* <@U0ALICE>: _一只")
+        assert "4 张图，用时 42 秒" in text
+        check_limits(blocks)
+        failed = mrkdwn.status_text(made, "failed", 0, mrkdwn.failure_text(Declined(LONG_WORDS)))
+        check_limits(views.failure_card(made, failed, declined=True)[1])
+        modal = views.edit_modal(made)
+        check_limits(modal)
+        assert modal["title"]["text"] == "修改提示词"
+        assert "提示词太长" in modal["blocks"][0]["hint"]["text"]
+        shortcut = views.edit_message_modal("C1|1.0", 4)
+        check_limits(shortcut)
+        assert shortcut["title"]["text"] == "用 banana 改图"
+        assert shortcut["blocks"][0]["label"]["text"] == "这 4 张图要怎么改？"
+        assert shortcut["blocks"][0]["element"]["placeholder"]["text"] == "改成夜景，水彩风"
+        items = [mrkdwn.HistoryItem(CHINESE_PROMPT, made.options, 1.8e9, 12, "https://x/p1")] * 10
+        usage = mrkdwn.usage_report_text(Usage(3, 0.3, 1.2, 1), 50, is_admin=False)
+        home = views.home_view(usage, items)
+        check_limits(home)
+        assert "一句话变成一张图" in str(home)
+        comment = mrkdwn.result_comment(
+            user="U0ALICE",
+            prompt=CHINESE_PROMPT,
+            options=made.options,
+            elapsed=3.0,
+            generations=[Generation((), LONG_WORDS, "logid-1", 1, 3.0)],
+            failures=[],
+        )
+        assert len(comment) < 2000
+        assert "`logid-1`" in comment
+
+
+def test_restart_notes_in_chinese() -> None:
+    from bot.jobs.outcomes import Interrupted, Paused
+    from bot.slack.publisher import outcome_text
+
+    with speaking(CHINESE):
+        assert outcome_text(job(), Interrupted(3.2)).startswith("⚠️ 3 秒前机器人重启")
+        assert "12 分钟前" in outcome_text(job(), Interrupted(12 * 60 + 5))
+        assert "`/banana a cat --ar 16:9 --size 2K`" in outcome_text(job(), Interrupted(5))
+        assert outcome_text(job(), Paused()).startswith("⏸ 已暂停")
+        assert "前面还有 2 张图" in mrkdwn.status_text(job(), "queued", 0, ahead=2)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Iterator
 
 import pytest
 
@@ -23,8 +24,8 @@ from bot.jobs import Job
 from bot.jobs.journal import Usage
 from bot.options import ImageOptions, UsageError, parse_request
 from bot.slack import mrkdwn, views
-from bot.text import COMMAND, say
-from bot.text.english import MESSAGES
+from bot.text import COMMAND, LANGUAGES, say, speaking
+from tests.test_catalogs import entries, plural_keys
 
 # What Slack reads between < and >: a mention, a channel, a link (with a label).
 _CONTROL = re.compile(
@@ -105,19 +106,21 @@ def _sample(key: str, entry: str) -> dict[str, object]:
 
 def _renderings() -> list[tuple[str, str]]:
     rendered = []
-    for key, entry in MESSAGES.items():
-        forms = entry.values() if isinstance(entry, dict) else [entry]
-        for number, form in enumerate(forms):
-            params = _sample(key, form)
-            if "count" in params:
-                params["count"] = 1 if number == 0 else 3
-            rendered.append((key, say(key, **params)))
+    plural = plural_keys("en")
+    for language in LANGUAGES:
+        for key, forms in entries(language).items():
+            for number, form in enumerate(forms):
+                params = _sample(key, form)
+                if key in plural:
+                    params["count"] = 1 if number == 0 else 3
+                with speaking(language):
+                    rendered.append((f"{language}:{key}", say(key, **params)))
     return rendered
 
 
 @pytest.mark.parametrize(("key", "text"), _renderings(), ids=lambda v: str(v)[:40])
 def test_every_message_reads_as_intended(key: str, text: str) -> None:
-    if key.startswith(PLAIN_KEYS):
+    if key.split(":", 1)[1].startswith(PLAIN_KEYS):
         assert plain_problems(text) == []
     else:
         assert mrkdwn_problems(text) == []
@@ -157,21 +160,32 @@ def _usage_errors() -> list[UsageError]:
     return errors
 
 
+@pytest.fixture(params=LANGUAGES)
+def language(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run the test in each language the bot speaks."""
+    with speaking(request.param):
+        yield request.param
+
+
+@pytest.mark.usefixtures("language")
 def test_help_usage_and_their_errors_render_in_slack() -> None:
     texts = [mrkdwn.usage_text(COMMAND), mrkdwn.usage_text("@banana")]
     texts += [mrkdwn.usage_error_text(error) for error in _usage_errors()]
     for text in texts:
         assert mrkdwn_problems(text) == []
-    assert "`/banana &lt;what to draw&gt; [--ar W:H]" in texts[0]
+    assert "`/banana &lt;" in texts[0]
+    assert "&gt; [--ar W:H]" in texts[0]
 
 
-def test_modal_errors_are_plain_text() -> None:
+def test_modal_errors_are_plain_text(language: str) -> None:
     for error in _usage_errors():
         assert plain_problems(mrkdwn.plain_usage_error(error)) == []
-    (ratio,) = [e for e in _usage_errors() if "7:3" in str(e)]
-    assert mrkdwn.plain_usage_error(ratio).startswith("7:3 is not a ratio")
+    (ratio,) = [e for e in _usage_errors() if e.params.get("value") == "7:3"]
+    said = mrkdwn.plain_usage_error(ratio)
+    assert said.startswith("7:3 is not a ratio" if language == "en" else "模型画不了 7:3 这个比例")
 
 
+@pytest.mark.usefixtures("language")
 def test_status_lines_results_and_reports_render_in_slack() -> None:
     made = job()
     texts = [
@@ -215,5 +229,13 @@ def test_status_lines_results_and_reports_render_in_slack() -> None:
     texts += [mrkdwn.origin_note(url) for url in (None, "https://x/p1")]
     texts.append(mrkdwn.inputs_note(["one.png", "two.png"]))
     texts.append(mrkdwn.history_text([]))
+    texts.append(
+        mrkdwn.history_text(
+            [
+                mrkdwn.HistoryItem("a cat", made.options, 1.79e9, 2, "https://x/p1"),
+                mrkdwn.HistoryItem("a_dog", made.options, 1.79e9, None, None),
+            ]
+        )
+    )
     for text in texts:
         assert mrkdwn_problems(text) == [], text

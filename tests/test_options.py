@@ -3,7 +3,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.markup import to_plain
-from bot.options import RATIO_ALIASES, RATIOS, ImageOptions, UsageError, parse_request
+from bot.options import RATIO_NAMES, RATIOS, ImageOptions, UsageError, parse_request
+from bot.text import CHINESE, LANGUAGES, speaking
+from bot.text.options import usage_words
 
 
 def parse(text: str) -> tuple[str, ImageOptions]:
@@ -59,7 +61,7 @@ def test_parses(text: str, prompt: str, options: ImageOptions) -> None:
 def test_errors_name_the_bad_token_and_the_choices(text: str, message: str) -> None:
     with pytest.raises(UsageError) as caught:
         parse(text)
-    assert message in str(caught.value)
+    assert message in usage_words(caught.value)
     assert not caught.value.empty_prompt
 
 
@@ -70,13 +72,55 @@ def test_empty_prompt_is_flagged(text: str) -> None:
     assert caught.value.empty_prompt
 
 
-def test_ratio_error_lists_every_ratio_and_alias() -> None:
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_ratio_error_lists_every_ratio_and_the_readers_names(language: str) -> None:
     with pytest.raises(UsageError) as caught:
         parse("x --ar 7:3")
+    with speaking(language):
+        said = usage_words(caught.value)
     for ratio in RATIOS:
-        assert ratio in str(caught.value)
-    for alias in RATIO_ALIASES:
-        assert alias in str(caught.value)
+        assert ratio in said
+    for alias in RATIO_NAMES[language]:
+        assert alias in said
+
+
+@pytest.mark.parametrize(
+    ("text", "prompt", "options"),
+    [
+        ("一只猫 --ar 方形", "一只猫", ImageOptions("1:1")),
+        ("一只猫 --ar 横版 --size 高清", "一只猫", ImageOptions("3:2", "2K")),
+        ("一只猫 --ar 竖版 --size 标清", "一只猫", ImageOptions("2:3", "1K")),
+        ("一只猫 --ar 宽屏 --n 3张", "一只猫", ImageOptions("16:9", count=3)),
+        ("一只猫 --ar 横幅 --n 2 张", "一只猫", ImageOptions("21:9", count=2)),
+        ("一只猫 --ar 竖屏", "一只猫", ImageOptions("9:16")),
+        ("一只猫 —ar 手机", "一只猫", ImageOptions("9:16")),
+        ("一只猫--ar宽屏", "一只猫", ImageOptions("16:9")),
+        ("--ar 宽屏的海报，一只猫", "的海报，一只猫", ImageOptions("16:9")),
+        ("一只猫 --n ３张 --size 高清", "一只猫", ImageOptions(size="2K", count=3)),
+    ],
+)
+def test_chinese_option_words(text: str, prompt: str, options: ImageOptions) -> None:
+    assert parse(text) == (prompt, options)
+
+
+@pytest.mark.parametrize(
+    ("text", "english", "chinese"),
+    [
+        ("a cat --ar wdie", "Did you mean `--ar wide`?", "你是想写 `--ar wide` 吗？"),
+        ("一只猫 --ar 宽平", "Did you mean `--ar 宽屏`?", "你是想写 `--ar 宽屏` 吗？"),
+        ("一只猫 --size 高青", "Did you mean `--size 高清`?", "你是想写 `--size 高清` 吗？"),
+        ("a cat --size 2x", "Did you mean `--size 2K`?", "你是想写 `--size 2K` 吗？"),
+    ],
+)
+def test_errors_suggest_the_nearest_choice_in_either_language(
+    text: str, english: str, chinese: str
+) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse(text)
+    assert usage_words(caught.value).endswith(english)
+    with speaking(CHINESE):
+        assert usage_words(caught.value).endswith(chinese)
+        assert usage_words(caught.value).startswith(f"`{text.split()[-1]}` 不是")
 
 
 def test_slack_text_then_options() -> None:
@@ -125,9 +169,10 @@ def test_prompt_text_survives_parsing(prompt_words: list[str], ratio: str, size:
 
 def test_raw_text_past_twice_the_prompt_limit_is_refused_before_parsing() -> None:
     # Zero-width spaces vanish in parsing: the prompt alone would pass the limit.
-    with pytest.raises(UsageError, match="Your message is 20,005 characters") as caught:
+    with pytest.raises(UsageError) as caught:
         parse_request("a cat" + "\u200b" * 20_000, max_prompt=4000)
-    assert "limited to 4,000" in str(caught.value)
+    assert "Your message is 20,005 characters" in usage_words(caught.value)
+    assert "limited to 4,000" in usage_words(caught.value)
     assert parse_request("a cat" + "\u200b" * 7_000, max_prompt=4000).prompt == "a cat"
 
 

@@ -45,6 +45,7 @@ def test_manifest_scopes_events_and_command() -> None:
         "reactions:write",
         "channels:join",
         "files:read",
+        "users:read",  # each person's Slack language (users.info include_locale)
     } <= scopes
     (shortcut,) = data["features"]["shortcuts"]
     assert (shortcut["type"], shortcut["callback_id"]) == ("message", "banana_edit_message")

@@ -422,3 +422,37 @@ async def test_a_restart_brings_the_conversation_back(browser: Any, tmp_path: Pa
         await page.locator("#messages .home a.permalink").first.click(timeout=WAIT)
         await expect(page.locator("#notice")).to_contain_text("gone")
     await page.context.close()
+
+
+async def test_the_whole_flow_in_chinese_in_the_browser(page: Any) -> None:
+    from playwright.async_api import expect
+
+    await page.select_option("#language", "zh")
+    messages = page.locator("#messages")
+    await expect(messages).to_contain_text("好的，以后我用中文回复你", timeout=WAIT)
+    try:
+        await say(page, "/banana help")
+        await expect(messages).to_contain_text("比例也可以写名称", timeout=WAIT)
+        await say(page, "/banana 公园里的柴犬 --ar 宽屏")
+        await expect(messages).to_contain_text("正在生成", timeout=WAIT)
+        await expect(page.locator("#messages .files img").last).to_be_visible(timeout=WAIT)
+        await expect(messages).to_contain_text("想画 公园里的柴犬")
+        await page.locator("#messages .block-button", has_text="修改提示词").last.click()
+        await expect(page.locator("#modal-title")).to_have_text("修改提示词")
+        await expect(page.locator("#modal-cancel")).to_have_text("取消")
+        await page.fill("#modal-input", "公园里的柴犬 --ar 7:3")
+        await page.click("#modal-submit")
+        await expect(page.locator("#modal-error")).to_contain_text("模型画不了 7:3 这个比例")
+        await page.click("#modal-cancel")
+        await expect(page.locator("#modal")).not_to_have_class("open")
+        OUT.mkdir(exist_ok=True)
+        await page.screenshot(path=str(OUT / "sandbox-zh.png"))
+        await page.click("#home-tab")
+        home = page.locator("#messages .home")
+        await expect(home).to_contain_text("一句话变成一张图", timeout=WAIT)
+        await expect(home).to_contain_text("你最近画的图")
+        await page.screenshot(path=str(OUT / "sandbox-zh-home.png"))
+    finally:  # the sandbox is shared with the other tests: back to English
+        await page.select_option("#language", "en")
+    await page.click("[data-conversation=C0GENERAL]")
+    await expect(messages).to_contain_text("from now on I'll answer you in English", timeout=WAIT)

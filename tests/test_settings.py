@@ -115,3 +115,41 @@ def test_the_spool_sits_beside_the_journal_unless_banana_spool_says() -> None:
     for name in ("BANANA_DELIVERY_WITHIN", "BANANA_SPOOL_MAX_MB"):
         with pytest.raises(SettingsError, match=f"^{name} must be"):
             Settings.from_env({name: "0"})
+
+
+@pytest.mark.parametrize(
+    ("value", "language"),
+    [
+        ("", "en"),
+        ("en", "en"),
+        ("en-GB", "en"),
+        ("zh", "zh-CN"),
+        ("zh-CN", "zh-CN"),
+        ("zh_TW", "zh-CN"),
+        ("zh-HK", "zh-CN"),
+    ],
+)
+def test_banana_language(value: str, language: str) -> None:
+    assert Settings.from_env({"BANANA_LANGUAGE": value}).language == language
+
+
+def test_an_unsupported_banana_language_stops_start_up_naming_it() -> None:
+    with pytest.raises(SettingsError, match=r"^BANANA_LANGUAGE must be one of en, zh-CN"):
+        Settings.from_env({"BANANA_LANGUAGE": "fr"})
+
+
+@pytest.mark.parametrize(
+    ("environ", "language"),
+    [
+        ({"LANG": "zh_CN.UTF-8"}, "zh-CN"),
+        ({"LANG": "en_US.UTF-8", "LC_ALL": "zh_TW.UTF-8"}, "zh-CN"),
+        ({"LANG": "zh_CN.UTF-8", "LC_MESSAGES": "en_US.UTF-8"}, "en"),
+        ({"LANG": "C.UTF-8"}, None),
+        ({"LANG": "fr_FR.UTF-8"}, None),
+        ({}, None),
+    ],
+)
+def test_the_terminal_language_follows_lc_all_then_lc_messages_then_lang(
+    environ: dict[str, str], language: str | None
+) -> None:
+    assert Settings.from_env(environ).terminal_language == language

@@ -105,7 +105,7 @@ class Delivery:
                 return kept
 
         else:
-            load = self._loader(job.id)
+            load = self._first_from_memory(list(images), self._loader(job.id))
         images.clear()  # on disk now: the megabytes need not wait in memory for Slack
         return await self._until_delivered(
             job, ref, delivery, load, time.time() + self._within, attempts=attempts
@@ -117,6 +117,19 @@ class Delivery:
         delivery = replace(spooled.delivery, origin=await origin_of(self._journal, job))
         deadline = spooled.spooled_at + self._within
         return await self._until_delivered(job, ref, delivery, self._loader(job.id), deadline)
+
+    @staticmethod
+    def _first_from_memory(images: list[GeneratedImage], spooled: Load) -> Load:
+        """The first attempt uploads the images still in memory (no read back from disk);
+        they are let go right after, and any retry reads the spool."""
+        kept: list[list[GeneratedImage]] = [images]
+
+        async def load() -> list[GeneratedImage] | None:
+            if kept:
+                return kept.pop()
+            return await spooled()
+
+        return load
 
     def _loader(self, job_id: str) -> Load:
         async def load() -> list[GeneratedImage] | None:

@@ -268,6 +268,15 @@ class Journal(Accounting, LeaseHolder):
     @abc.abstractmethod
     async def usage(self, user: str, now: float | None = None) -> Usage: ...
 
+    # ---- what each person chose --------------------------------------------------------
+    @abc.abstractmethod
+    async def language(self, user: str) -> str | None:
+        """The language ``user`` chose to be answered in; None: follow their Slack."""
+
+    @abc.abstractmethod
+    async def set_language(self, user: str, language: str | None) -> None:
+        """Keep ``user``'s chosen language (None: follow their Slack again)."""
+
 
 def distinct_keys(keys: Iterable[str]) -> list[str]:
     """Non-empty keys, each once, sorted: one lock order for every transaction."""

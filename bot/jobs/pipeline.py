@@ -234,7 +234,8 @@ class JobPipeline:
             input_names=tuple(input_names),
             origin=await origin_of(self._journal, job),
         )
-        del generations
+        # The caller's list too: the generated buffers must not outlive their spooling.
+        generations.clear()
         return await self._delivery.deliver(job, ref, images, delivered, progress.attempts)
 
     async def _keep_status_fresh(

@@ -97,7 +97,8 @@ class Spool:
         staging.mkdir(parents=True)
         try:
             for number, image in enumerate(images):
-                _write(staging / f"{number}.{image.extension}", bytes(image.data))
+                # Straight from the decode buffer: a copy would double each image in memory.
+                _write(staging / f"{number}.{image.extension}", image.data)
             manifest = _manifest(delivery)
             _write(staging / MANIFEST, json.dumps(manifest).encode())
             os.replace(staging, self.root / job_id)
@@ -128,7 +129,7 @@ class Spool:
         shutil.rmtree(self.root / job_id, ignore_errors=True)
 
 
-def _write(path: Path, data: bytes) -> None:
+def _write(path: Path, data: bytes | bytearray) -> None:
     with path.open("wb") as file:
         file.write(data)
         file.flush()

@@ -12,10 +12,11 @@ from bot.generation import GenerationError
 from bot.generation.model import estimated_cost
 from bot.jobs import Job, Usage
 from bot.jobs.job import State
-from bot.options import RATIO_ALIASES, RATIOS, SIZES, ImageOptions, ParsedRequest, UsageError
+from bot.options import RATIOS, ImageOptions, ParsedRequest, UsageError
 from bot.text import COMMAND, count, say
 from bot.text import failures as _failures
 from bot.text.failures import clip
+from bot.text.options import listing, ratio_names_text, sizes_text, usage_words
 
 
 def escape(text: str) -> str:
@@ -49,6 +50,14 @@ def failure_text(error: GenerationError) -> str:
     return _failures.failure_text(error, escape)
 
 
+def describe(options: ImageOptions) -> str:
+    """``16:9 · 2K`` (and ``· 3 images`` for a batch), in the reader's language."""
+    shown = [options.aspect_ratio, options.size]
+    if options.count > 1:
+        shown.append(count("count.image", options.count))
+    return " · ".join(shown)
+
+
 def retry_command(job: Job) -> str:
     """The one line that asks for the same image again."""
     return escape(f"{COMMAND} {job.prompt} {job.options.flags()}")
@@ -57,7 +66,7 @@ def retry_command(job: Job) -> str:
 def request_line(job: Job) -> str:
     """Who asked for what: ``@alice: _a cat_ · 16:9 · 2K``."""
     return say(
-        "request", user=mention(job.user), prompt=short(job.prompt), options=job.options.describe()
+        "request", user=mention(job.user), prompt=short(job.prompt), options=describe(job.options)
     )
 
 
@@ -93,19 +102,24 @@ def byte_size(size: int) -> str:
     return f"{max(1, round(size / 1024))} KB"
 
 
+def _code(text: str) -> str:
+    return f"`{text}`"
+
+
 def usage_text(command: str = COMMAND) -> str:
-    aliases = ", ".join(f"`{name}` {ratio}" for name, ratio in RATIO_ALIASES.items())
+    """Help: every option and tip, with the option names of the reader's language."""
     return "\n".join(
         [
             say("help.usage", command=command),
             say("help.example", command=command),
             "",
-            say("help.ratios", ratios=", ".join(RATIOS)),
-            say("help.ratio_names", aliases=aliases),
-            say("help.sizes", sizes=", ".join(SIZES)),
+            say("help.ratios", ratios=listing(RATIOS)),
+            say("help.ratio_names", aliases=ratio_names_text(_code)),
+            say("help.sizes", sizes=sizes_text(_code)),
             say("help.count"),
             say("help.edit"),
             say("help.more", command=command),
+            say("help.language", command=command),
             "",
             say("help.tips"),
         ]
@@ -115,20 +129,18 @@ def usage_text(command: str = COMMAND) -> str:
 def usage_error_text(error: UsageError, command: str = COMMAND) -> str:
     if error.empty_prompt:
         return usage_text(command)
-    return say("usage_error", error=escape(str(error)), command=command)
+    return say("usage_error", error=usage_words(error, escape), command=command)
 
 
 def plain_usage_error(error: UsageError) -> str:
     """What is wrong, for a modal's field: Slack shows it as plain text, so no markup."""
-    return str(error).replace("`", "")
+    return usage_words(error).replace("`", "")
 
 
 def ack_text(parsed: ParsedRequest, quota_note: str = "") -> str:
     """The slash command's instant, ephemeral acknowledgement."""
     note = f" {quota_note}" if quota_note else ""
-    return say(
-        "ack", prompt=short(parsed.prompt, 120), options=parsed.options.describe(), note=note
-    )
+    return say("ack", prompt=short(parsed.prompt, 120), options=describe(parsed.options), note=note)
 
 
 def quota_note(job: Job, used_today: int, quota: int | None, *, free: bool = False) -> str:
@@ -246,10 +258,18 @@ def history_text(entries: Sequence[HistoryItem], command: str = COMMAND) -> str:
         return say("history.empty", command=command)
     lines = [say("history.title")]
     for item in entries:
-        when = dt.datetime.fromtimestamp(item.finished_at, dt.UTC).strftime("%b %d %H:%M UTC")
+        finished = dt.datetime.fromtimestamp(item.finished_at, dt.UTC)
+        when = finished.strftime(say("history.date_format"))
         opened = f" · {link(item.link, say('history.open'))}" if item.link else ""
-        version = f"v{item.version} · " if item.version else ""
+        version = say("history.version", version=item.version) if item.version else ""
         lines.append(
-            f"• {version}_{short(item.prompt, 80)}_ · {item.options.describe()} · {when}{opened}"
+            say(
+                "history.item",
+                version=version,
+                prompt=f"_{short(item.prompt, 80)}_",
+                options=describe(item.options),
+                when=when,
+                opened=opened,
+            )
         )
     return "\n".join(lines)

@@ -45,10 +45,24 @@ def status_line(job: Job, view: StatusView) -> str:
     return say("assistant.status_running", options=options)
 
 
+_LOADING = (
+    "assistant.loading_1",
+    "assistant.loading_2",
+    "assistant.loading_3",
+    "assistant.loading_4",
+)
+
+
 def loading_lines(job: Job, line: str) -> list[str]:
     """What Slack rotates through in place of the status: the line itself first."""
     options = _options(job)
-    return [line, *(say(f"assistant.loading_{n}", options=options) for n in range(1, 5))]
+    keys = (
+        "assistant.loading_1",
+        "assistant.loading_2",
+        "assistant.loading_3",
+        "assistant.loading_4",
+    )
+    return [line, *(say(key, options=options) for key in keys)]
 
 
 class PanelStatus:

@@ -12,7 +12,7 @@ MAX_INPUT_IMAGES = 4
 MAX_FILES_READ = 10
 # Message subtypes a person types as a new message: plain, with files, and a thread
 # reply also sent to the channel (or, in a DM, "also send as direct message").
-_TYPED_BY_A_PERSON = {None, "file_share", "thread_broadcast"}
+TYPED_BY_A_PERSON = {None, "file_share", "thread_broadcast"}
 
 FileInfo = Callable[[str], Awaitable[dict[str, Any] | None]]
 
@@ -44,7 +44,7 @@ def not_a_new_request(event: dict[str, Any], bot_user: str | None) -> str | None
     posted, are not; a broadcast thread reply is.
     """
     subtype = event.get("subtype")
-    if subtype not in _TYPED_BY_A_PERSON:
+    if subtype not in TYPED_BY_A_PERSON:
         return f"subtype {subtype}"
     if event.get("bot_id") or event.get("bot_profile"):
         return "posted by a bot"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 
 from bot.generation import GeneratedImage, GenerationError
 from bot.jobs.job import Job, StatusRef
@@ -26,10 +27,11 @@ from bot.jobs.publisher import InputFile, PublishError, StatusView, UploadedFile
 from bot.slack import mrkdwn, views
 from bot.slack.downloads import NOT_ON_SLACK, TOO_LARGE, FileFetcher
 from bot.slack.errors import UNREACHABLE, DeliveryError
+from bot.slack.languages import Languages
 from bot.slack.panel import PanelStatus, in_panel
 from bot.slack.status import StatusLines
 from bot.slack.writer import SlackWriter
-from bot.text import count, say
+from bot.text import count, say, speaking
 
 logger = logging.getLogger(__name__)
 
@@ -79,13 +81,24 @@ def _reply_thread(job: Job) -> str | None:
 
 
 class SlackPublisher:
+    """Everything about a job is said in its requester's language, wherever it shows
+    (a channel's status line too): ``languages`` knows whose is what."""
+
     def __init__(
-        self, writer: SlackWriter, files: FileFetcher, panel: PanelStatus | None = None
+        self,
+        writer: SlackWriter,
+        files: FileFetcher,
+        languages: Languages,
+        panel: PanelStatus | None = None,
     ) -> None:
         self._writer = writer
         self._files = files
+        self._languages = languages
         self._lines = StatusLines(writer)
         self._panel = panel  # jobs asked for in the AI-app panel (None: no panel)
+
+    async def _speaking_to(self, job: Job) -> AbstractContextManager[None]:
+        return speaking(await self._languages.of(job.user))
 
     def _status_text(self, job: Job, view: StatusView) -> str:
         return mrkdwn.status_text(
@@ -101,40 +114,42 @@ class SlackPublisher:
     async def open_status(
         self, job: Job, view: StatusView, existing: StatusRef | None = None
     ) -> StatusRef:
-        if self._panel is not None and job.source == "assistant":
-            ref = await self._panel.open(job, view, resumed=existing is not None)
-            if ref is not None:
-                return ref  # else not a panel thread: a status message, as in a DM
-        text, gist = self._status_text(job, view), self._status_gist(job, view)
-        if existing is not None and not in_panel(job, existing):
+        with await self._speaking_to(job):
+            if self._panel is not None and job.source == "assistant":
+                ref = await self._panel.open(job, view, resumed=existing is not None)
+                if ref is not None:
+                    return ref  # else not a panel thread: a status message, as in a DM
+            text, gist = self._status_text(job, view), self._status_gist(job, view)
+            if existing is not None and not in_panel(job, existing):
+                try:
+                    await self._lines.show(existing, text, gist=gist, final=True)
+                except DeliveryError as exc:
+                    raise _publish_error(exc) from exc
+                return existing
+            channel, thread, moved = job.channel, _reply_thread(job), False
             try:
-                await self._lines.show(existing, text, gist=gist, final=True)
+                try:
+                    ts = await self._writer.post(channel, text, thread)
+                except DeliveryError as exc:
+                    if exc.code not in UNREACHABLE:
+                        raise
+                    channel, thread, moved = await self._move_to_dm(job), None, True
+                    ts = await self._writer.post(channel, text, None)
             except DeliveryError as exc:
                 raise _publish_error(exc) from exc
-            return existing
-        channel, thread, moved = job.channel, _reply_thread(job), False
-        try:
-            try:
-                ts = await self._writer.post(channel, text, thread)
-            except DeliveryError as exc:
-                if exc.code not in UNREACHABLE:
-                    raise
-                channel, thread, moved = await self._move_to_dm(job), None, True
-                ts = await self._writer.post(channel, text, None)
-        except DeliveryError as exc:
-            raise _publish_error(exc) from exc
-        if job.request_ts:
-            await self._writer.react(job.channel, job.request_ts, REACTION_WORKING)
-        ref = StatusRef(channel, ts, thread)
-        self._lines.opened(ref, text, gist=gist, moved_to_dm=moved)
-        return ref
+            if job.request_ts:
+                await self._writer.react(job.channel, job.request_ts, REACTION_WORKING)
+            ref = StatusRef(channel, ts, thread)
+            self._lines.opened(ref, text, gist=gist, moved_to_dm=moved)
+            return ref
 
     async def show_status(self, job: Job, ref: StatusRef, view: StatusView) -> None:
-        if self._panel is not None and in_panel(job, ref):
-            await self._panel.show(job, ref, view)
-            return
-        text, gist = self._status_text(job, view), self._status_gist(job, view)
-        await self._lines.show(ref, text, gist=gist)
+        with await self._speaking_to(job):
+            if self._panel is not None and in_panel(job, ref):
+                await self._panel.show(job, ref, view)
+                return
+            text, gist = self._status_text(job, view), self._status_gist(job, view)
+            await self._lines.show(ref, text, gist=gist)
 
     async def fetch_input(self, job: Job, file_id: str) -> InputFile:
         try:
@@ -158,21 +173,22 @@ class SlackPublisher:
         files: Sequence[UploadedFile],
         delivery: Delivered,
     ) -> list[str]:
-        comment = self._comment(job, delivery)
-        uploaded = [{"id": f.id, "title": f.title} for f in files]
-        # No status line yet (Slack is throttling its post): where the job was asked.
-        channel = ref.conversation if ref else job.channel
-        thread = ref.thread if ref else _reply_thread(job)
-        try:
-            await self._writer.share(channel, thread, uploaded, comment)
-        except DeliveryError as exc:
-            if exc.code not in UNREACHABLE or (ref and self._lines.moved_to_dm(ref)):
-                raise _publish_error(exc) from exc
-            try:  # the files are uploaded already: only share them again
-                await self._writer.share(await self._move_to_dm(job), None, uploaded, comment)
-            except DeliveryError as again:
-                raise _publish_error(again) from again
-        return [f.id for f in files]
+        with await self._speaking_to(job):
+            comment = self._comment(job, delivery)
+            uploaded = [{"id": f.id, "title": f.title} for f in files]
+            # No status line yet (Slack is throttling its post): where the job was asked.
+            channel = ref.conversation if ref else job.channel
+            thread = ref.thread if ref else _reply_thread(job)
+            try:
+                await self._writer.share(channel, thread, uploaded, comment)
+            except DeliveryError as exc:
+                if exc.code not in UNREACHABLE or (ref and self._lines.moved_to_dm(ref)):
+                    raise _publish_error(exc) from exc
+                try:  # the files are uploaded already: only share them again
+                    await self._writer.share(await self._move_to_dm(job), None, uploaded, comment)
+                except DeliveryError as again:
+                    raise _publish_error(again) from again
+            return [f.id for f in files]
 
     def _comment(self, job: Job, delivery: Delivered) -> str:
         comment = mrkdwn.result_comment(
@@ -196,27 +212,28 @@ class SlackPublisher:
         return comment
 
     async def finish(self, job: Job, ref: StatusRef | None, outcome: Outcome) -> None:
-        if self._panel is not None and ref is not None and in_panel(job, ref):
-            await self._finish_in_panel(self._panel, job, ref, outcome)
-            return
-        try:
-            if isinstance(outcome, Delivered):
-                await self._show_result(job, ref, outcome)
-            elif isinstance(outcome, Failed):
-                reason = reason_text(outcome.error, max_input_bytes=self._files.max_bytes)
-                text = mrkdwn.status_text(job, "failed", 0, reason)
-                card_text, blocks = views.failure_card(job, text, declined=outcome.declined)
-                await self._fail(job, ref, card_text, blocks)
-            elif isinstance(outcome, Paused):
+        with await self._speaking_to(job):
+            if self._panel is not None and ref is not None and in_panel(job, ref):
+                await self._finish_in_panel(self._panel, job, ref, outcome)
+                return
+            try:
+                if isinstance(outcome, Delivered):
+                    await self._show_result(job, ref, outcome)
+                elif isinstance(outcome, Failed):
+                    reason = reason_text(outcome.error, max_input_bytes=self._files.max_bytes)
+                    text = mrkdwn.status_text(job, "failed", 0, reason)
+                    card_text, blocks = views.failure_card(job, text, declined=outcome.declined)
+                    await self._fail(job, ref, card_text, blocks)
+                elif isinstance(outcome, Paused):
+                    if ref is not None:
+                        await self._lines.show(ref, outcome_text(job, outcome), final=True)
+                else:
+                    await self._fail(job, ref, outcome_text(job, outcome))
+            except DeliveryError as exc:
+                raise _publish_error(exc) from exc
+            finally:
                 if ref is not None:
-                    await self._lines.show(ref, outcome_text(job, outcome), final=True)
-            else:
-                await self._fail(job, ref, outcome_text(job, outcome))
-        except DeliveryError as exc:
-            raise _publish_error(exc) from exc
-        finally:
-            if ref is not None:
-                self._lines.forget(ref)
+                    self._lines.forget(ref)
 
     async def _finish_in_panel(
         self, panel: PanelStatus, job: Job, ref: StatusRef, outcome: Outcome
@@ -278,16 +295,19 @@ class SlackPublisher:
     async def not_started(self, job: Job) -> None:
         """The status line could not be posted: say so by what is left, an ephemeral
         through ``response_url`` (commands) and the failed reaction (mentions, DMs)."""
-        text = say(
-            "status.not_started", request=mrkdwn.request_line(job), retry=mrkdwn.retry_command(job)
-        )
-        if job.response_url:
-            try:
-                await self._writer.respond(job.response_url, text)
-            except DeliveryError:
-                logger.exception("job=%s could not tell its requester", job.id)
-        if job.request_ts:  # no working reaction yet: it follows the status line
-            await self._writer.react(job.channel, job.request_ts, REACTION_FAILED)
+        with await self._speaking_to(job):
+            text = say(
+                "status.not_started",
+                request=mrkdwn.request_line(job),
+                retry=mrkdwn.retry_command(job),
+            )
+            if job.response_url:
+                try:
+                    await self._writer.respond(job.response_url, text)
+                except DeliveryError:
+                    logger.exception("job=%s could not tell its requester", job.id)
+            if job.request_ts:  # no working reaction yet: it follows the status line
+                await self._writer.react(job.channel, job.request_ts, REACTION_FAILED)
 
     async def _move_to_dm(self, job: Job) -> str:
         """Open the requester's DM with the bot and tell them, ephemerally, why.

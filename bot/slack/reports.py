@@ -25,7 +25,7 @@ def budget_refusal(resets_at: float) -> str:
 
 def budget_notice(notice: Notice) -> str:
     return say(
-        f"budget.notice_{notice.threshold}",
+        "budget.notice_100" if notice.threshold >= 100 else "budget.notice_80",
         percent=notice.threshold,
         spent=f"{notice.spent:.2f}",
         budget=f"{notice.budget:.2f}",

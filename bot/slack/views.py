@@ -82,7 +82,7 @@ def result_card(
     """The status line, once the images are up: what was made, with buttons."""
     text = say(
         "status.delivered",
-        version=f"*v{version}* " if version else "",
+        version=say("result.version_tag", version=version) if version else "",
         request=request_line(job),
         images=say("status.delivered_images", count=images),
         elapsed=f"{elapsed:.0f}",

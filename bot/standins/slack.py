@@ -90,6 +90,9 @@ class SlackStandIn:
         self.responses: list[dict[str, Any]] = []  # posts to response_url
         self.views: list[dict[str, Any]] = []  # modals opened
         self.home_views: dict[str, dict[str, Any]] = {}  # user → their App Home tab
+        # user → their Slack language, as users.info's include_locale gives it
+        self.locales: dict[str, str] = {}
+        self.default_locale = "en-US"
         self.listeners: list[Listener] = []
         self._faults: dict[str, deque[str]] = defaultdict(deque)
         self._down_until = 0.0  # an outage (see ``outage``) lasts until then
@@ -305,6 +308,16 @@ class SlackStandIn:
             "team": "Banana Sandbox",
             "url": f"{self.base}/",
         }
+
+    def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A person, with their language when asked (``include_locale``), as Slack does."""
+        user = str(args.get("user", ""))
+        if user[:1] not in ("U", "W"):
+            raise _Error("user_not_found")
+        person: dict[str, Any] = {"id": user, "team_id": TEAM, "name": user.lower()}
+        if str(args.get("include_locale", "")).lower() in ("true", "1"):
+            person["locale"] = self.locales.get(user, self.default_locale)
+        return {"user": person}
 
     def _post(self, args: dict[str, Any], ephemeral_to: str | None = None) -> Message:
         channel = str(args.get("channel", ""))

@@ -27,7 +27,7 @@ from bot.text import say
 # Slack refuses a card whose section is over 3,000 characters: the model's (or
 # the gateway's) words are cut well before that.
 MODEL_WORDS_SHOWN = 600
-_REFUSALS = {
+REFUSALS = {
     "IMAGE_SAFETY",
     "SAFETY",
     "IMAGE_PROHIBITED_CONTENT",
@@ -52,7 +52,7 @@ def clip(text: str, limit: int = MODEL_WORDS_SHOWN) -> str:
 def refusal_reason(finish_reason: str | None, quote: Quote = as_is) -> str | None:
     if not finish_reason:
         return None
-    if finish_reason.upper() in _REFUSALS:
+    if finish_reason.upper() in REFUSALS:
         return say(f"refusal.{finish_reason.upper()}")
     return say("refusal.other", reason=quote(clip(finish_reason, 80)))
 

@@ -314,6 +314,23 @@ class PostgresJournal(PostgresSharing, Journal):
             cursor = await conn.execute(sql, args)
             return await cursor.fetchall()
 
+    async def language(self, user: str) -> str | None:
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT language FROM user_preferences WHERE user_id = %s", [user]
+            )
+            row = await cursor.fetchone()
+        return str(row["language"]) if row and row["language"] else None
+
+    async def set_language(self, user: str, language: str | None) -> None:
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                "INSERT INTO user_preferences (user_id, language, updated_at)"
+                " VALUES (%s, %s, %s) ON CONFLICT (user_id) DO UPDATE SET"
+                " language = excluded.language, updated_at = excluded.updated_at",
+                [user, language, time.time()],
+            )
+
     async def _entries(self, sql: str, *args: object) -> list[Entry]:
         async with self._pool.connection() as conn:
             cursor = await conn.execute(sql, args)

@@ -80,7 +80,15 @@ STEPS: Sequence[LiteralString] = (
     CREATE TABLE notices (key text PRIMARY KEY, sent_at double precision NOT NULL);
     CREATE INDEX jobs_by_finish ON jobs (finished_at);
     """,
-    # 3: replicas: leases on jobs (which replica runs one, until when: seconds since
+    # 3: what each person chose (`/banana language zh`); NULL: follow their Slack.
+    """
+    CREATE TABLE user_preferences (
+        user_id text PRIMARY KEY,
+        language text,
+        updated_at double precision NOT NULL
+    );
+    """,
+    # 4: replicas: leases on jobs (which replica runs one, until when: seconds since
     # the epoch by the server's clock), and the one gateway pacer they share
     # and the line of images waiting for it (postgres_pacer.py, postgres_queue.py).
     """

@@ -59,6 +59,11 @@ FOLD = (
     f" ON CONFLICT (day, user_id, channel, size) DO UPDATE SET {ADD_UP}"
 )
 FOLDED = f"DELETE FROM jobs WHERE state NOT IN {ACTIVE_SQL} AND {{where}}"
+SET_LANGUAGE = (
+    "INSERT INTO user_preferences (user_id, language, updated_at) VALUES (?, ?, ?)"
+    " ON CONFLICT (user_id) DO UPDATE SET"
+    " language = excluded.language, updated_at = excluded.updated_at"
+)
 
 
 class SqliteJournal(Journal):
@@ -339,6 +344,15 @@ class SqliteJournal(Journal):
 
     async def _read(self, sql: str, *args: object) -> list[sqlite3.Row]:
         return await self._run(self._rows, sql, args)
+
+    async def language(self, user: str) -> str | None:
+        rows = await self._run(
+            self._rows, "SELECT language FROM user_preferences WHERE user_id = ?", (user,)
+        )
+        return str(rows[0]["language"]) if rows and rows[0]["language"] else None
+
+    async def set_language(self, user: str, language: str | None) -> None:
+        await self._run(self._write, SET_LANGUAGE, [user, language, time.time()])
 
     async def _entries(self, sql: str, *args: object) -> list[Entry]:
         rows = await self._run(self._rows, sql, args)

@@ -104,7 +104,15 @@ STEPS: Sequence[Step] = (
         "CREATE INDEX jobs_by_finish ON jobs (finished_at)",
         "CREATE INDEX deliveries_by_age ON deliveries (seen_at)",
     ),
-    # 5: leases (which process runs a job, until when); one process, but one interface.
+    # 5: what each person chose (`/banana language zh`); NULL: follow their Slack.
+    _statements(
+        """CREATE TABLE user_preferences (
+            user_id TEXT PRIMARY KEY,
+            language TEXT,
+            updated_at REAL NOT NULL
+        )"""
+    ),
+    # 6: leases (which process runs a job, until when); one process, but one interface.
     _statements(
         "ALTER TABLE jobs ADD COLUMN leased_by TEXT",
         "ALTER TABLE jobs ADD COLUMN lease_until REAL",

@@ -14,6 +14,7 @@ from bot.slack.listeners.conversations import ConversationListeners
 from bot.slack.listeners.home import HomeListeners
 from bot.slack.listeners.intake import HELP_WORDS, MENTION, Intake
 from bot.slack.listeners.interactions import InteractionListeners
+from bot.slack.listeners.speaking import in_the_askers_language
 from bot.slack.sharing import ResultSharer
 
 __all__ = ["HELP_WORDS", "MENTION", "Intake", "register_listeners"]
@@ -25,6 +26,7 @@ def register_listeners(
     panel: tuple[AssistantThreads, ResultSharer] | None = None,
 ) -> None:
     """``panel``: what the AI-app panel's listeners write with (None: no panel)."""
+    app.use(in_the_askers_language(intake))
     commands = CommandListeners(intake)
     conversations = ConversationListeners(intake)
     groups: list[CommandListeners | ConversationListeners | InteractionListeners] = [

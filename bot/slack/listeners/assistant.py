@@ -27,17 +27,20 @@ from bot.text import say
 
 logger = logging.getLogger(__name__)
 
-_PROMPTS = ("wide", "tall", "chinese", "edit")  # one per ratio family, Chinese, an edit
+# One per ratio family, one in Chinese, one that edits: (title key, prompt key).
+_PROMPTS = (
+    ("assistant.prompt_wide_title", "assistant.prompt_wide"),
+    ("assistant.prompt_tall_title", "assistant.prompt_tall"),
+    ("assistant.prompt_chinese_title", "assistant.prompt_chinese"),
+    ("assistant.prompt_edit_title", "assistant.prompt_edit"),
+)
 _CONTEXT_FIELDS = ("channel_id", "team_id", "enterprise_id")
 _THREAD_EVENTS = ("assistant_thread_started", "assistant_thread_context_changed")
 _CHANNEL = re.compile(r"[CG][A-Z0-9]{2,30}")  # a channel one may share to (not a DM)
 
 
 def suggested_prompts() -> list[SuggestedPrompt]:
-    return [
-        SuggestedPrompt(say(f"assistant.prompt_{name}_title"), say(f"assistant.prompt_{name}"))
-        for name in _PROMPTS
-    ]
+    return [SuggestedPrompt(say(title), say(prompt)) for title, prompt in _PROMPTS]
 
 
 def _thread(event: dict[str, Any]) -> tuple[str, str, dict[str, str]] | None:

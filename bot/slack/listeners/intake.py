@@ -24,6 +24,7 @@ from bot.options import ParsedRequest, UsageError, parse_request
 from bot.slack import mrkdwn, views
 from bot.slack.downloads import FileFetcher
 from bot.slack.errors import DeliveryError
+from bot.slack.languages import Languages, asks_for_a_language
 from bot.slack.listeners.operators import Operators
 from bot.slack.payloads import channel_id, clicking_user, image_file_ids
 from bot.slack.writer import SlackWriter
@@ -64,6 +65,7 @@ class Intake:
         journal: Journal,
         limits: Limits,
         files: FileFetcher,
+        languages: Languages,
         max_images: int,
         max_prompt: int,
         metrics: Metrics | None = None,
@@ -78,6 +80,7 @@ class Intake:
         self._journal = journal
         self._limits = limits
         self._files = files
+        self._languages = languages
         self._max_images = max_images
         self._max_prompt = max_prompt
         self._max_queue = max_queue
@@ -86,7 +89,8 @@ class Intake:
 
     # ---- words and parsing ------------------------------------------------------------
     async def words(self, user: str, text: str, name: str) -> str | None:
-        """Replies for the words that are not a prompt (help, usage, cancel, history)."""
+        """Replies for the words that are not a prompt (help, usage, cancel, history,
+        language)."""
         word = text.strip().lower()
         if word in HELP_WORDS:
             return mrkdwn.usage_text(name)
@@ -100,7 +104,13 @@ class Intake:
             return views.card_text(await self.operators.stats_card(user))
         if word == "forget":  # it needs a button, which only the command's answer carries
             return say("forget.use_command", command=COMMAND)
+        if asks_for_a_language(word):
+            return await self._languages.switch(user, word.partition(" ")[2].strip())
         return None
+
+    async def language_of(self, user: str) -> str:
+        """The language ``user`` reads: chosen, else their Slack's, else the default."""
+        return await self._languages.of(user)
 
     def gate(self, channel: str) -> str | None:
         """Why nothing can be made here and now, if so (logged: nothing is made)."""
