@@ -296,9 +296,10 @@ async def main() -> None:
     # Build the ≈16.8 MB answer once before measuring anything.
     await gateway._reply("noise", "warm-up", "1:1", "2K")
     from bench.busy_channel import busy_table, run_busy_channel
+    from bench.replicas import replicas_table, run_replicas, start_postgres
     from bench.scale import run_scale, scale_table
 
-    bots, seeds, busy, scale = [], [], [], []
+    bots, seeds, busy, scale, one, two = [], [], [], [], [], []
     try:
         for _ in range(ROUNDS):
             with tempfile.TemporaryDirectory() as folder:
@@ -310,6 +311,18 @@ async def main() -> None:
         for _ in range(ROUNDS):
             with tempfile.TemporaryDirectory() as folder:
                 scale.append(await run_scale(gateway, slack, Path(folder)))
+        postgres = await asyncio.to_thread(start_postgres)
+        if postgres is not None:
+            try:
+                for _ in range(ROUNDS):
+                    for count, runs in ((1, one), (2, two)):
+                        url = await asyncio.to_thread(postgres.new_database)
+                        with tempfile.TemporaryDirectory() as folder:
+                            runs.append(
+                                await run_replicas(gateway, slack, Path(folder), url, count)
+                            )
+            finally:
+                await asyncio.to_thread(postgres.stop)
     finally:
         await gateway.stop()
         await slack.stop()
@@ -350,6 +363,14 @@ async def main() -> None:
             "divided by 200.",
             "",
             scale_table(scale),
+            "",
+            "## Replicas: one against two on PostgreSQL",
+            "",
+            f"The same {BURST} commands (1K images, gateway 2 s, {CONCURRENCY} calls in flight "
+            "across all replicas) on a private PostgreSQL, sent to one replica, then half each "
+            "to two; transactions counted by `pg_stat_database` for the benchmark's database.",
+            "",
+            replicas_table(one, two) if one else "PostgreSQL is not installed: not measured.",
             "",
         ]
     )
