@@ -4,6 +4,7 @@ is asked to say. In-process and fast; the end-to-end suites prove the rest."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -301,3 +302,17 @@ async def test_past_the_spools_cap_an_image_is_delivered_from_memory(
     finally:
         await runner.close(grace=1.0)
         await journal.close()
+
+
+async def test_a_status_ticker_stops_when_cancelled_even_as_the_job_moves() -> None:
+    """Python 3.11's ``wait_for`` returns, swallowing the cancel, when what it waits for
+    completes in the same turn: the ticker then never stopped and its job hung."""
+    from bot.jobs.progress import Progress
+
+    progress = Progress()
+    waiting = asyncio.create_task(progress.moved(within=10))
+    await asyncio.sleep(0)
+    progress.state = "running"  # the job moves on...
+    waiting.cancel()  # ...as its pipeline stops the ticker
+    with pytest.raises(asyncio.CancelledError):
+        await waiting

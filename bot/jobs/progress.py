@@ -57,8 +57,11 @@ class Progress:
 
     async def moved(self, within: float) -> None:
         """Return when the job moves on (a new state, a retry), or after ``within`` s."""
+        # asyncio.timeout, not wait_for: in Python 3.11 wait_for returns normally when
+        # cancelled just as the event is set, and the ticker would never stop.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._moved.wait(), within)
+            async with asyncio.timeout(within):
+                await self._moved.wait()
         self._moved.clear()
 
     @property

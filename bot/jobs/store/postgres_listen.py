@@ -46,7 +46,8 @@ class Listener:
     async def wait(seen: asyncio.Event, within: float) -> None:
         """Until ``seen`` is set (see :meth:`changed`), or ``within`` seconds."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(seen.wait(), within)
+            async with asyncio.timeout(within):  # not wait_for: it can swallow a cancel
+                await seen.wait()
 
     async def _listen(self) -> None:
         while True:
