@@ -16,7 +16,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.run import BURST, CONCURRENCY, SECRET, percentile, start_bot, wait_for
+from bench.run import BURST, CONCURRENCY, SECRET, cell, ok, percentile, start_bot, wait_for
 from bot.standins.gateway import GatewayStandIn
 from bot.standins.slack import SlackStandIn
 from bot.standins.slack_sender import SlackSender, slash_command
@@ -75,30 +75,24 @@ async def run_busy_channel(gateway: GatewayStandIn, slack: SlackStandIn, folder:
 
 
 def busy_table(runs: list[dict]) -> str:
-    def cell(key: str, form: str, unit: str) -> str:
-        values = [run[key] for run in runs]
-        median = statistics.median(values)
-        low, high = format(min(values), form), format(max(values), form)
-        return f"{format(median, form)}{unit} ({low}–{high})"
-
     ideal = runs[0]["ideal_s"]
     ratio = statistics.median(run["makespan_s"] / run["ideal_s"] for run in runs)
     lag95 = statistics.median(run["lag_p95_s"] for run in runs)
     rows = [
         (
             f"makespan (ideal {ideal:.0f} s)",
-            cell("makespan_s", ".2f", " s"),
+            cell(runs, "makespan_s", ".2f", " s"),
             f"≤ 1.25× ideal ({ratio:.2f}×)",
-            "yes" if ratio <= 1.25 else "**no**",
+            ok(ratio <= 1.25),
         ),
-        ("first call's lag behind its wave, p50", cell("lag_p50_s", ".2f", " s"), "", ""),
+        ("first call's lag behind its wave, p50", cell(runs, "lag_p50_s", ".2f", " s"), "", ""),
         (
             "first call's lag behind its wave, p95",
-            cell("lag_p95_s", ".2f", " s"),
+            cell(runs, "lag_p95_s", ".2f", " s"),
             "≤ 2 s",
-            "yes" if lag95 <= 2 else "**no**",
+            ok(lag95 <= 2),
         ),
-        ("chat.postMessage calls for 24 status lines", cell("posts", ".0f", ""), "", ""),
+        ("chat.postMessage calls for 24 status lines", cell(runs, "posts", ".0f", ""), "", ""),
     ]
     return "\n".join(
         [

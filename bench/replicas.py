@@ -10,14 +10,13 @@ journal, the shared queue and the pacer commit or roll back).
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 from pathlib import Path
 
 import aiohttp
 import psycopg
 
-from bench.run import BURST, CONCURRENCY, SECRET, percentile, start_bot, wait_for
+from bench.run import BURST, CONCURRENCY, SECRET, cell, percentile, start_bot, wait_for
 from bot.standins.gateway import GatewayStandIn
 from bot.standins.serving import free_port
 from bot.standins.slack import SlackStandIn
@@ -102,11 +101,6 @@ async def run_replicas(
 
 
 def replicas_table(one: list[dict[str, float]], two: list[dict[str, float]]) -> str:
-    def cell(runs: list[dict[str, float]], key: str, form: str, unit: str) -> str:
-        values = [run[key] for run in runs]
-        low, high = format(min(values), form), format(max(values), form)
-        return f"{format(statistics.median(values), form)}{unit} ({low}–{high})"
-
     ideal = one[0]["ideal_s"]
     rows = [
         (

@@ -245,35 +245,35 @@ def table(bots: list[dict[str, float]], seeds: list[dict[str, float]]) -> str:
             f"{bot['ack_p99_ms']:.1f} ms" + spread(bots, "ack_p99_ms", ".1f"),
             "—",
             "≤ 100 ms",
-            _ok(bot["ack_p99_ms"] <= 100),
+            ok(bot["ack_p99_ms"] <= 100),
         ),
         (
             f"makespan (ideal {ideal:.0f} s)",
             f"{bot['makespan_s']:.2f} s" + spread(bots, "makespan_s", ".2f"),
             f"{seed['makespan_s']:.2f} s" + spread(seeds, "makespan_s", ".2f"),
             f"≤ {1.3 * ideal:.1f} s (1.3× ideal)",
-            _ok(bot["makespan_s"] <= 1.3 * ideal),
+            ok(bot["makespan_s"] <= 1.3 * ideal),
         ),
         (
             "CPU per image",
             f"{bot['cpu_per_image_s']:.3f} s" + spread(bots, "cpu_per_image_s", ".3f"),
             f"{seed['cpu_per_image_s']:.3f} s" + spread(seeds, "cpu_per_image_s", ".3f"),
             f"≤ 0.4× seed ({cpu_ratio:.2f}×; {min(cpu_ratios):.2f}–{max(cpu_ratios):.2f})",
-            _ok(cpu_ratio <= 0.4),
+            ok(cpu_ratio <= 0.4),
         ),
         (
             "peak RSS growth",
             f"{bot['peak_rss_growth_mb']:.0f} MB" + spread(bots, "peak_rss_growth_mb", ".0f"),
             f"{seed['peak_rss_growth_mb']:.0f} MB" + spread(seeds, "peak_rss_growth_mb", ".0f"),
             f"≤ 0.5× seed ({rss_ratio:.2f}×; {min(rss_ratios):.2f}–{max(rss_ratios):.2f})",
-            _ok(rss_ratio <= 0.5),
+            ok(rss_ratio <= 0.5),
         ),
         (
             "idle RSS",
             f"{bot['idle_rss_mb']:.0f} MB" + spread(bots, "idle_rss_mb", ".0f"),
             f"{seed['idle_rss_mb']:.0f} MB" + spread(seeds, "idle_rss_mb", ".0f"),
             "≤ 100 MB",
-            _ok(bot["idle_rss_mb"] <= 100),
+            ok(bot["idle_rss_mb"] <= 100),
         ),
     ]
     lines = [
@@ -284,7 +284,14 @@ def table(bots: list[dict[str, float]], seeds: list[dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
-def _ok(flag: bool) -> str:
+def cell(runs: list[dict[str, float]], key: str, form: str, unit: str = "") -> str:
+    """A table cell: the median of ``key`` over the rounds, with its range."""
+    values = [run[key] for run in runs]
+    low, high = format(min(values), form), format(max(values), form)
+    return f"{format(statistics.median(values), form)}{unit} ({low}–{high})"
+
+
+def ok(flag: bool) -> str:
     return "yes" if flag else "**no**"
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import aiohttp
 import psutil
 
-from bench.run import MB, SECRET, percentile, start_bot, wait_for
+from bench.run import MB, SECRET, cell, ok, percentile, start_bot, wait_for
 from bot.standins.gateway import GatewayStandIn
 from bot.standins.slack import SlackStandIn
 from bot.standins.slack_sender import SlackSender, slash_command
@@ -84,26 +84,21 @@ async def run_scale(gateway: GatewayStandIn, slack: SlackStandIn, folder: Path) 
 
 
 def scale_table(runs: list[dict]) -> str:
-    def cell(key: str, form: str, unit: str) -> str:
-        values = [run[key] for run in runs]
-        low, high = format(min(values), form), format(max(values), form)
-        return f"{format(statistics.median(values), form)}{unit} ({low}–{high})"
-
     ack99 = statistics.median(run["ack_p99_ms"] for run in runs)
     waiting = statistics.median(run["waiting_mb_per_request"] for run in runs)
     ideal = runs[0]["ideal_s"]
     ratio = statistics.median(run["last_image_s"] / run["ideal_s"] for run in runs)
     rows = [
-        ("ack latency p99", cell("ack_p99_ms", ".1f", " ms"), "≤ 150 ms", _ok(ack99 <= 150)),
+        ("ack latency p99", cell(runs, "ack_p99_ms", ".1f", " ms"), "≤ 150 ms", ok(ack99 <= 150)),
         (
             f"memory per waiting request ({PEOPLE} waiting)",
-            cell("waiting_mb_per_request", ".3f", " MB"),
+            cell(runs, "waiting_mb_per_request", ".3f", " MB"),
             "≤ 0.25 MB",
-            _ok(waiting <= 0.25),
+            ok(waiting <= 0.25),
         ),
         (
             f"time to the last image (ideal {ideal:.1f} s)",
-            cell("last_image_s", ".1f", " s"),
+            cell(runs, "last_image_s", ".1f", " s"),
             f"({ratio:.2f}× ideal)",
             "",
         ),
@@ -115,7 +110,3 @@ def scale_table(runs: list[dict]) -> str:
             *("| " + " | ".join(row) + " |" for row in rows),
         ]
     )
-
-
-def _ok(flag: bool) -> str:
-    return "yes" if flag else "**no**"
