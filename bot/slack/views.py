@@ -44,6 +44,17 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
     return button
 
 
+def _confirm(title: str, text: str, confirm: str) -> Block:
+    """Slack's "are you sure?" dialog for a button that destroys something."""
+    return {
+        "title": _plain(title),
+        "text": _plain(text),
+        "confirm": _plain(confirm),
+        "deny": _plain(say("confirm.keep")),
+        "style": "danger",
+    }
+
+
 def _controls(job: Job, *, rephrase: bool = False) -> Block:
     ratio_options = [
         {"text": _plain(ratio), "value": f"{job.id}|{ratio}"}
@@ -65,13 +76,9 @@ def _controls(job: Job, *, rephrase: bool = False) -> Block:
     if not rephrase:
         elements.append(_button(say("button.edit"), ids.ACTION_EDIT, job.id))
         delete = _button(say("button.delete"), ids.ACTION_DELETE, job.id, "danger")
-        delete["confirm"] = {
-            "title": _plain(say("confirm.delete_title")),
-            "text": _plain(say("confirm.delete_text")),
-            "confirm": _plain(say("confirm.delete")),
-            "deny": _plain(say("confirm.keep")),
-            "style": "danger",
-        }
+        delete["confirm"] = _confirm(
+            say("confirm.delete_title"), say("confirm.delete_text"), say("confirm.delete")
+        )
         elements.append(delete)
     return {"type": "actions", "block_id": f"controls-{job.id}", "elements": elements}
 
@@ -215,13 +222,9 @@ def card_text(blocks: Sequence[Block]) -> str:
 def forget_prompt() -> list[Block]:
     """What ``/banana forget`` erases and what stays, and the button that does it."""
     button = _button(say("button.forget"), ids.ACTION_FORGET, "forget", "danger")
-    button["confirm"] = {
-        "title": _plain(say("confirm.forget_title")),
-        "text": _plain(say("confirm.forget_text")),
-        "confirm": _plain(say("confirm.forget")),
-        "deny": _plain(say("confirm.keep")),
-        "style": "danger",
-    }
+    button["confirm"] = _confirm(
+        say("confirm.forget_title"), say("confirm.forget_text"), say("confirm.forget")
+    )
     return [_section(say("forget.explain")), {"type": "actions", "elements": [button]}]
 
 

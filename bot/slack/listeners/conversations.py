@@ -30,10 +30,6 @@ class ConversationListeners:
     async def on_mention(
         self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
     ) -> None:
-        reason = not_a_new_request(event, context.bot_user_id)
-        if reason:
-            _ignored("mention", body, event, reason)
-            return
         await self._from_message(body, event, context, "mention")
 
     async def on_message(
@@ -43,25 +39,21 @@ class ConversationListeners:
             # Mentions in channels come as app_mention; other messages are not for the bot.
             logger.debug("message outside a DM ignored channel=%s", event.get("channel"))
             return
-        reason = not_a_new_request(event, context.bot_user_id)
-        if reason:
-            _ignored("dm", body, event, reason)
-            return
         await self._from_message(body, event, context, "dm")
 
     async def on_assistant_message(
         self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
     ) -> None:
         """A message in an AI-app panel thread: a request exactly like a DM's."""
-        reason = not_a_new_request(event, context.bot_user_id)
-        if reason:
-            _ignored("assistant", body, event, reason)
-            return
         await self._from_message(body, event, context, "assistant")
 
     async def _from_message(
         self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext, source: Source
     ) -> None:
+        reason = not_a_new_request(event, context.bot_user_id)
+        if reason:
+            _ignored(source, body, event, reason)
+            return
         channel, ts, user = event.get("channel"), event.get("ts"), event.get("user")
         if not channel or not ts or not user:
             _ignored(source, body, event, "no channel, ts or user")
