@@ -31,21 +31,11 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from bot.jobs.accounting import ADD_UP, JOB_COUNTS, Forgotten
+from bot.jobs.accounting import ADD_UP, JOB_COUNTS, Forgotten, Usage
+from bot.jobs.admission import Admission, Decision, admitted_values, distinct_keys, judge
+from bot.jobs.entry import Entry, entry_from_row
 from bot.jobs.job import Job
-from bot.jobs.journal import (
-    ACTIVE_SQL,
-    Admission,
-    Decision,
-    Entry,
-    Journal,
-    StoreError,
-    Usage,
-    admitted_values,
-    distinct_keys,
-    entry_from_row,
-    judge,
-)
+from bot.jobs.journal import ACTIVE_SQL, Journal, StoreError
 from bot.jobs.leases import LeaseLost
 from bot.jobs.limits import Limits, day_start, month_start
 from bot.jobs.retention import Cutoffs

@@ -25,22 +25,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bot.jobs.accounting import ADD_UP, JOB_COUNTS, Forgotten
+from bot.jobs.accounting import ADD_UP, JOB_COUNTS, Forgotten, Usage
+from bot.jobs.admission import Admission, Decision, admitted_values, distinct_keys, judge
+from bot.jobs.entry import Entry, entry_from_row
 from bot.jobs.job import Job
-from bot.jobs.journal import (
-    ACTIVE_SQL,
-    Admission,
-    Decision,
-    Entry,
-    Journal,
-    JournalUnwritable,
-    StoreError,
-    Usage,
-    admitted_values,
-    distinct_keys,
-    entry_from_row,
-    judge,
-)
+from bot.jobs.journal import ACTIVE_SQL, Journal, JournalUnwritable, StoreError
 from bot.jobs.leases import LeaseLost
 from bot.jobs.limits import Limits, day_start, month_start
 from bot.jobs.retention import Cutoffs
