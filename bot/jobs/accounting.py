@@ -154,8 +154,8 @@ def _top(table: dict[str, list[float]]) -> tuple[Tally, ...]:
 
 
 class Accounting(abc.ABC):
-    """The journal's counting, pruning and forgetting; each store supplies the writes
-    and one generic read."""
+    """The journal's counting (a user's usage, operators' statistics), pruning and
+    forgetting; each store supplies its usage query, the writes and one generic read."""
 
     MARK: ClassVar[str]  # the store's placeholder in the shared SQL
 
