@@ -20,7 +20,8 @@ from slack_sdk.errors import SlackClientError
 from bot.generation.factory import open_generation_client
 from bot.jobs import JobRunner, Journal, Limits, StoreError
 from bot.jobs.budget import BudgetWatch
-from bot.jobs.retention import PRUNE_EVERY, Periodic, Retention, prune_journal
+from bot.jobs.chores import PRUNE_EVERY, Periodic, prune_journal
+from bot.jobs.retention import Retention
 from bot.jobs.spool import Spool, SpoolUnusable
 from bot.metrics import Metrics
 from bot.settings import Settings, SettingsError

@@ -9,7 +9,7 @@ import pytest
 
 from bot.generation import Declined, GatewayErrorCode, Generation
 from bot.jobs import Job
-from bot.jobs.journal import Usage
+from bot.jobs.accounting import Usage
 from bot.options import RATIOS, ImageOptions
 from bot.slack import mrkdwn, views
 from bot.text import CHINESE, speaking

@@ -21,7 +21,7 @@ from bot.generation import (
     UpstreamUnavailable,
 )
 from bot.jobs import Job
-from bot.jobs.journal import Usage
+from bot.jobs.accounting import Usage
 from bot.options import ImageOptions, UsageError, parse_request
 from bot.slack import mrkdwn, views
 from bot.text import COMMAND, LANGUAGES, say, speaking

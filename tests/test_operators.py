@@ -10,8 +10,8 @@ from typing import Any
 from unittest.mock import AsyncMock
 
 from bot.jobs import Limits
+from bot.jobs.chores import Periodic
 from bot.jobs.limits import day_start
-from bot.jobs.retention import Periodic
 from bot.slack import ids, views
 from bot.slack.listeners import Intake
 from bot.slack.listeners.commands import CommandListeners

@@ -102,6 +102,17 @@ class Forgotten:
     in_progress: int  # still running: kept until they finish
 
 
+@dataclass(frozen=True)
+class Usage:
+    """One user's ``/banana usage``: today's images and cost, this month's cost, and
+    their jobs still running."""
+
+    images_today: int
+    cost_today: float
+    cost_month: float
+    active: int
+
+
 def percentile(values: Sequence[float], share: float) -> float | None:
     """Nearest-rank percentile (an observed value, never an interpolation)."""
     if not values:
@@ -143,8 +154,8 @@ def _top(table: dict[str, list[float]]) -> tuple[Tally, ...]:
 
 
 class Accounting(abc.ABC):
-    """The journal's counting, pruning and forgetting; each store supplies the writes
-    and one generic read."""
+    """The journal's counting (a user's usage, operators' statistics), pruning and
+    forgetting; each store supplies its usage query, the writes and one generic read."""
 
     MARK: ClassVar[str]  # the store's placeholder in the shared SQL
 
@@ -178,6 +189,9 @@ class Accounting(abc.ABC):
         counts = ", ".join(f"(SELECT COUNT(*) FROM {table}) AS {table}" for table in TABLES)
         row = (await self._read(f"SELECT {counts}"))[0]
         return {table: int(row[table]) for table in TABLES}
+
+    @abc.abstractmethod
+    async def usage(self, user: str, now: float | None = None) -> Usage: ...
 
     @abc.abstractmethod
     async def _prune(self, cutoffs: Cutoffs) -> int:

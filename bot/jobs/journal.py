@@ -8,8 +8,9 @@ questions limits and ``/banana usage`` ask.
 Two stores implement it (``BANANA_DB``): SQLite, the embedded default, for one
 process (``bot/jobs/store/sqlite.py``), and PostgreSQL, which replicas share
 (``bot/jobs/store/postgres.py``). Each keeps admission, dedupe and version
-numbering atomic in its own way; the policy (what refuses a request, which
-columns may change, how a row reads back) lives here, once.
+numbering atomic in its own way; the policy lives once: which columns may
+change here, what refuses a request in ``bot/jobs/admission.py``, how a row
+reads back in ``bot/jobs/entry.py``.
 
 Guarantees (see README): generation is at-least-once per job (a crash while
 generating regenerates on restart); a generated job is ``spooled`` and delivered
@@ -23,19 +24,18 @@ Leases, and what processes sharing a journal share: ``bot/jobs/leases.py``.
 from __future__ import annotations
 
 import abc
-import enum
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 from bot.generation.model import estimated_cost
 from bot.jobs.accounting import Accounting
+from bot.jobs.admission import Decision
+from bot.jobs.entry import Entry as Entry  # the journal's reads return it: importable from here
 from bot.jobs.job import ACTIVE_STATES, Job, State
 from bot.jobs.leases import DEFAULT_LEASE_SECONDS, LeaseHolder, LeaseLost
 from bot.jobs.limits import Limits
-from bot.options import ImageOptions
 from bot.settings import PostgresURL
 
 # What ``update`` may set: names are put into SQL, so only these pass.
@@ -75,49 +75,6 @@ class JournalUnwritable(StoreError):
     the request that needed it fails; the process stays up."""
 
 
-class Admission(enum.Enum):
-    ACCEPTED = "accepted"
-    DUPLICATE = "duplicate"
-    TOO_MANY_QUEUED = "too_many_queued"
-    OVER_QUOTA = "over_quota"
-
-
-@dataclass(frozen=True)
-class Decision:
-    admission: Admission
-    used_today: int = 0  # images counted today, this request included once accepted
-    exempt: bool = False  # an admin: no quota
-
-
-@dataclass(frozen=True)
-class Usage:
-    images_today: int
-    cost_today: float
-    cost_month: float
-    active: int
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A job read back from the journal, with where its status line lives."""
-
-    job: Job
-    state: State
-    status_channel: str | None
-    status_ts: str | None
-    result_thread: str | None
-    file_ids: tuple[str, ...] = ()
-    version: int | None = None
-    deleted: bool = False
-    finished_at: float | None = None
-
-
-class Row(Protocol):
-    """A row by column name: ``sqlite3.Row`` and psycopg's ``dict_row`` both are."""
-
-    def __getitem__(self, key: str, /) -> Any: ...
-
-
 class Journal(Accounting, LeaseHolder):
     """The store interface. ``Journal.open`` picks the implementation; what it counts
     for operators, and how it forgets, is :class:`Accounting`; its leases, and what
@@ -140,7 +97,9 @@ class Journal(Accounting, LeaseHolder):
             StoreError: the database is locked by another process, unreachable,
                 or newer than this code; the message says what to do.
         """
-        # Each store is imported only when chosen: psycopg costs 0.2 s to import.
+        # Each store is imported only when chosen (psycopg costs 0.2 s to import), and
+        # so only once both modules have loaded: the stores import this one. This is
+        # the one exception pyproject.toml's import contract names.
         if isinstance(target, PostgresURL):
             from bot.jobs.store.postgres import PostgresJournal
 
@@ -265,9 +224,6 @@ class Journal(Accounting, LeaseHolder):
     async def _entries(self, sql: str, *args: object) -> list[Entry]:
         """Run one of the reads above and read its rows back as entries."""
 
-    @abc.abstractmethod
-    async def usage(self, user: str, now: float | None = None) -> Usage: ...
-
     # ---- what each person chose --------------------------------------------------------
     @abc.abstractmethod
     async def language(self, user: str) -> str | None:
@@ -276,74 +232,3 @@ class Journal(Accounting, LeaseHolder):
     @abc.abstractmethod
     async def set_language(self, user: str, language: str | None) -> None:
         """Keep ``user``'s chosen language (None: follow their Slack again)."""
-
-
-def distinct_keys(keys: Iterable[str]) -> list[str]:
-    """Non-empty keys, each once, sorted: one lock order for every transaction."""
-    return sorted({key for key in keys if key})
-
-
-def judge(job: Job, limits: Limits, active: int = 0, used: int = 0) -> Decision:
-    """The admission policy, given the user's active jobs and images counted today
-    (delivered today plus what active jobs may still deliver; refusals never count).
-    Admins are exempt: their stores need not count."""
-    if limits.is_admin(job.user):
-        return Decision(Admission.ACCEPTED, job.options.count, exempt=True)
-    if active >= limits.max_queued_per_user:
-        return Decision(Admission.TOO_MANY_QUEUED)
-    if used + job.options.count > limits.daily_quota:
-        return Decision(Admission.OVER_QUOTA, used_today=used)
-    return Decision(Admission.ACCEPTED, used + job.options.count)
-
-
-def admitted_values(job: Job) -> dict[str, Any]:
-    """The row written for an admitted job, by column."""
-    options = job.options
-    return {
-        "id": job.id,
-        "delivery_key": job.key,
-        "state": "queued",
-        "source": job.source,
-        "user_id": job.user,
-        "channel": job.channel,
-        "reply_thread": job.reply_thread,
-        "request_ts": job.request_ts,
-        "response_url": job.response_url,
-        "prompt": job.prompt,
-        "aspect_ratio": options.aspect_ratio,
-        "size": options.size,
-        "count": options.count,
-        "created_at": job.created_at,
-        "updated_at": time.time(),
-        "inputs": " ".join(job.inputs),
-        "parent_id": job.parent,
-    }
-
-
-def entry_from_row(row: Row) -> Entry:
-    job = Job(
-        key=row["delivery_key"],
-        user=row["user_id"],
-        channel=row["channel"],
-        prompt=row["prompt"],
-        options=ImageOptions(row["aspect_ratio"], row["size"], row["count"]),
-        source=row["source"],
-        reply_thread=row["reply_thread"],
-        request_ts=row["request_ts"],
-        response_url=row["response_url"],
-        id=row["id"],
-        created_at=row["created_at"],
-        inputs=tuple(row["inputs"].split()),
-        parent=row["parent_id"],
-    )
-    return Entry(
-        job,
-        row["state"],
-        row["status_channel"],
-        row["status_ts"],
-        row["result_thread"],
-        file_ids=tuple(row["file_ids"].split()),
-        version=row["version"],
-        deleted=bool(row["deleted"]),
-        finished_at=row["finished_at"],
-    )

@@ -20,14 +20,12 @@ import logging
 import os
 import socket
 import uuid
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from bot.generation.pacing import CallPacer
+from bot.jobs.entry import Entry
 from bot.jobs.fair_queue import UnitQueue
 from bot.jobs.progress import JobRequest
-
-if TYPE_CHECKING:
-    from bot.jobs.journal import Entry
 
 logger = logging.getLogger(__name__)
 

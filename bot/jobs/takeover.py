@@ -16,9 +16,10 @@ import time
 from collections.abc import Awaitable, Callable
 
 from bot.jobs.delivery import Delivery
+from bot.jobs.entry import Entry
 from bot.jobs.fair_queue import UnitQueue
 from bot.jobs.job import Job, StatusRef
-from bot.jobs.journal import Entry, Journal
+from bot.jobs.journal import Journal
 from bot.jobs.outcomes import Interrupted
 from bot.jobs.progress import CancelledUnit, JobRequest, log_event
 from bot.jobs.publisher import Publisher, PublishError

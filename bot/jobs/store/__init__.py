@@ -2,7 +2,8 @@
 
 ``sqlite``: the embedded default, one process, locked against a second one.
 ``postgres``: one server shared by replicas; atomic across them.
-Each has its numbered schema migrations beside it (``*_schema.py``).
+Each has its numbered schema migrations beside it (``*_schema.py``), and its
+accounting queries (``*_accounting.py``).
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ one round trip per point where Python must read a result before going on:
 an admission two (lock, key claim and counts; then the insert and COMMIT), a
 version claim one.
 
-Leases, the shared queue and pacer: ``postgres_sharing.py``.
+Leases, the shared queue and pacer: ``postgres_sharing.py``; what it counts:
+``postgres_accounting.py``.
 """
 
 from __future__ import annotations
@@ -31,25 +32,14 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from bot.jobs.accounting import ADD_UP, JOB_COUNTS, Forgotten
+from bot.jobs.admission import Admission, Decision, admitted_values, distinct_keys, judge
+from bot.jobs.entry import Entry, entry_from_row
 from bot.jobs.job import Job
-from bot.jobs.journal import (
-    ACTIVE_SQL,
-    Admission,
-    Decision,
-    Entry,
-    Journal,
-    StoreError,
-    Usage,
-    admitted_values,
-    distinct_keys,
-    entry_from_row,
-    judge,
-)
+from bot.jobs.journal import ACTIVE_SQL, Journal, StoreError
 from bot.jobs.leases import LeaseLost
-from bot.jobs.limits import Limits, day_start, month_start
-from bot.jobs.retention import Cutoffs
+from bot.jobs.limits import Limits, day_start
 from bot.jobs.store import postgres_schema
+from bot.jobs.store.postgres_accounting import PostgresAccounting
 from bot.jobs.store.postgres_listen import GATEWAY_CHANNEL, JOBS_CHANNEL, Listener
 from bot.jobs.store.postgres_pacer import DB_NOW
 from bot.jobs.store.postgres_sharing import PostgresSharing
@@ -82,39 +72,9 @@ START_UPLOAD = (
     "  AND result_thread = %(thread)s AND state IN ('delivered', 'spooled', 'uploading')) END"
     " WHERE id = %(id)s AND leased_by = %(owner)s RETURNING version"
 )
-USAGE = (
-    "SELECT"
-    " COALESCE(sum(images) FILTER (WHERE state = 'delivered' AND finished_at >= %(today)s), 0)"
-    "  AS images_today,"
-    " COALESCE(sum(cost) FILTER (WHERE state = 'delivered' AND finished_at >= %(today)s), 0)"
-    "  AS cost_today,"
-    " COALESCE(sum(cost) FILTER (WHERE state = 'delivered'), 0) AS cost_month,"
-    f" count(*) FILTER (WHERE state IN {ACTIVE_SQL}) AS active"
-    " FROM jobs WHERE user_id = %(user)s"
-    f" AND (state IN {ACTIVE_SQL} OR (state = 'delivered' AND finished_at >= %(month)s))"
-)
-
-# What forgotten and pruned jobs still count for, per day (they are folded, never lost).
-FOLDED_USAGE = (
-    "SELECT COALESCE(sum(images) FILTER (WHERE day >= %(today)s), 0)::bigint AS images_today,"
-    " COALESCE(sum(cost) FILTER (WHERE day >= %(today)s), 0) AS cost_today,"
-    " COALESCE(sum(cost), 0) AS cost_month"
-    " FROM daily_usage WHERE user_id = %(user)s AND day >= %(month)s"
-)
-# Finished jobs matching ``{where}`` deleted and, in the same statement, added to their
-# day's aggregates: two replicas pruning at once cannot count a job twice.
-FOLD = (
-    f"WITH gone AS (DELETE FROM jobs WHERE state NOT IN {ACTIVE_SQL} AND {{where}} RETURNING *),"
-    " folded AS (INSERT INTO daily_usage"
-    " (day, user_id, channel, size, images, cost, requests, declined, failed)"
-    " SELECT floor(COALESCE(finished_at, updated_at) / 86400) * 86400, user_id, channel, size,"
-    f" {JOB_COUNTS} FROM gone GROUP BY 1, 2, 3, 4"
-    f" ON CONFLICT (day, user_id, channel, size) DO UPDATE SET {ADD_UP})"
-    " SELECT count(*) AS folded FROM gone"
-)
 
 
-class PostgresJournal(PostgresSharing, Journal):
+class PostgresJournal(PostgresSharing, PostgresAccounting, Journal):
     """Each operation borrows a pooled connection for one short transaction."""
 
     SHARED = True
@@ -129,7 +89,6 @@ class PostgresJournal(PostgresSharing, Journal):
         " AND state = 'delivered' AND NOT deleted AND version IS NOT NULL ORDER BY version"
     )
     UNFINISHED = f"SELECT * FROM jobs WHERE state IN {ACTIVE_SQL} ORDER BY created_at, seq"
-    MARK = "%s"
 
     def __init__(self, pool: Pool, listener: Listener, lease_seconds: float) -> None:
         super().__init__(lease_seconds)
@@ -259,60 +218,6 @@ class PostgresJournal(PostgresSharing, Journal):
             raise LeaseLost(job_id)
         version: int | None = row["version"]
         return version
-
-    async def usage(self, user: str, now: float | None = None) -> Usage:
-        moment = time.time() if now is None else now
-        when = {"user": user, "today": day_start(moment), "month": month_start(moment)}
-        async with self._pool.connection() as conn, conn.pipeline():
-            live = await conn.execute(USAGE, when)
-            folded = await conn.execute(FOLDED_USAGE, when)
-            row, earlier = await live.fetchone(), await folded.fetchone()
-        assert row is not None  # an aggregate returns its one row
-        assert earlier is not None
-        return Usage(
-            int(row["images_today"]) + int(earlier["images_today"]),
-            float(row["cost_today"]) + float(earlier["cost_today"]),
-            float(row["cost_month"]) + float(earlier["cost_month"]),
-            int(row["active"]),
-        )
-
-    async def _prune(self, cutoffs: Cutoffs) -> int:
-        older = "COALESCE(finished_at, updated_at) < %(jobs)s"
-        async with transaction(self._pool) as tx:
-            folded = await tx.conn.execute(FOLD.format(where=older), {"jobs": cutoffs.jobs})
-            await tx.conn.execute("DELETE FROM deliveries WHERE seen_at < %s", [cutoffs.deliveries])
-            await tx.conn.execute("DELETE FROM daily_usage WHERE day < %s", [cutoffs.aggregates])
-            await tx.conn.execute("DELETE FROM notices WHERE sent_at < %s", [cutoffs.notices])
-        row = await folded.fetchone()
-        return int(row["folded"]) if row else 0
-
-    async def forget(self, user: str) -> Forgotten:
-        async with transaction(self._pool) as tx:
-            folded = await tx.conn.execute(FOLD.format(where="user_id = %(user)s"), {"user": user})
-            running = await tx.conn.execute(
-                f"SELECT count(*) AS n FROM jobs WHERE user_id = %s AND state IN {ACTIVE_SQL}",
-                [user],
-            )
-        erased, active = await folded.fetchone(), await running.fetchone()
-        return Forgotten(int(erased["folded"]) if erased else 0, int(active["n"]) if active else 0)
-
-    async def claim_notice(self, key: str) -> bool:
-        async with self._pool.connection() as conn:
-            cursor = await conn.execute(
-                "INSERT INTO notices (key, sent_at) VALUES (%s, %s)"
-                " ON CONFLICT DO NOTHING RETURNING key",
-                [key, time.time()],
-            )
-            return await cursor.fetchone() is not None
-
-    async def release_notice(self, key: str) -> None:
-        async with self._pool.connection() as conn:
-            await conn.execute("DELETE FROM notices WHERE key = %s", [key])
-
-    async def _read(self, sql: str, *args: object) -> list[DictRow]:
-        async with self._pool.connection() as conn:
-            cursor = await conn.execute(sql, args)
-            return await cursor.fetchall()
 
     async def language(self, user: str) -> str | None:
         async with self._pool.connection() as conn:

@@ -11,7 +11,8 @@ the same round trip, let go together.
 
 from __future__ import annotations
 
-from bot.jobs.journal import ACTIVE_SQL, Entry, entry_from_row
+from bot.jobs.entry import Entry, entry_from_row
+from bot.jobs.journal import ACTIVE_SQL
 from bot.jobs.progress import JobRequest
 from bot.jobs.store.postgres_listen import JOBS_CHANNEL, Listener
 from bot.jobs.store.postgres_pacer import DB_NOW, SharedPacer

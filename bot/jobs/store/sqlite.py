@@ -5,7 +5,8 @@ blocks on it; each operation is one hop to that thread, so an admission under
 a burst costs a fraction of a ms. That single thread is also what makes
 admission, dedupe and version numbering atomic — which holds only while one
 process uses the file, so the process takes an exclusive lock on a sidecar
-``<file>.lock`` for its whole life and a second one stops at start.
+``<file>.lock`` for its whole life and a second one stops at start
+(``sqlite_file.py``). What it counts: ``sqlite_accounting.py``.
 
 Leases are kept as in PostgreSQL, but are trivial here: holding the file lock,
 this process knows any other holder is dead, so it takes over every
@@ -15,50 +16,23 @@ unfinished job another process leased, whatever its time.
 from __future__ import annotations
 
 import asyncio
-import fcntl
-import functools
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from bot.jobs.accounting import ADD_UP, JOB_COUNTS, Forgotten
+from bot.jobs.admission import Admission, Decision, admitted_values, distinct_keys, judge
+from bot.jobs.entry import Entry, entry_from_row
 from bot.jobs.job import Job
-from bot.jobs.journal import (
-    ACTIVE_SQL,
-    Admission,
-    Decision,
-    Entry,
-    Journal,
-    JournalUnwritable,
-    StoreError,
-    Usage,
-    admitted_values,
-    distinct_keys,
-    entry_from_row,
-    judge,
-)
+from bot.jobs.journal import ACTIVE_SQL, Journal
 from bot.jobs.leases import LeaseLost
-from bot.jobs.limits import Limits, day_start, month_start
-from bot.jobs.retention import Cutoffs
-from bot.jobs.store import sqlite_schema
+from bot.jobs.limits import Limits, day_start
+from bot.jobs.store.sqlite_accounting import SqliteAccounting
+from bot.jobs.store.sqlite_file import open_connection, take_lock
 
-T = TypeVar("T")
-# SQLite's codes for "this write cannot happen here now": the request fails, not the bot.
-UNWRITABLE = ("SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN")
-
-# Finished jobs matching ``{where}`` added to their day's aggregates (then deleted).
-FOLD = (
-    "INSERT INTO daily_usage (day, user_id, channel, size, images, cost, requests, declined,"
-    " failed) SELECT CAST(COALESCE(finished_at, updated_at) / 86400 AS INTEGER) * 86400.0,"
-    f" user_id, channel, size, {JOB_COUNTS} FROM jobs"
-    f" WHERE state NOT IN {ACTIVE_SQL} AND {{where}} GROUP BY 1, 2, 3, 4"
-    f" ON CONFLICT (day, user_id, channel, size) DO UPDATE SET {ADD_UP}"
-)
-FOLDED = f"DELETE FROM jobs WHERE state NOT IN {ACTIVE_SQL} AND {{where}}"
 SET_LANGUAGE = (
     "INSERT INTO user_preferences (user_id, language, updated_at) VALUES (?, ?, ?)"
     " ON CONFLICT (user_id) DO UPDATE SET"
@@ -66,7 +40,7 @@ SET_LANGUAGE = (
 )
 
 
-class SqliteJournal(Journal):
+class SqliteJournal(SqliteAccounting, Journal):
     """Every method runs its SQL on the journal's own thread, one hop per call."""
 
     JOB_BY_ID = "SELECT * FROM jobs WHERE id = ?"
@@ -79,7 +53,6 @@ class SqliteJournal(Journal):
         " AND state = 'delivered' AND NOT deleted AND version IS NOT NULL ORDER BY version"
     )
     UNFINISHED = f"SELECT * FROM jobs WHERE state IN {ACTIVE_SQL} ORDER BY created_at, rowid"
-    MARK = "?"
 
     def __init__(
         self,
@@ -100,9 +73,9 @@ class SqliteJournal(Journal):
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal")
         loop = asyncio.get_running_loop()
         try:
-            lock = await loop.run_in_executor(executor, _lock, path)
+            lock = await loop.run_in_executor(executor, take_lock, path)
             try:
-                db = await loop.run_in_executor(executor, _connect, path)
+                db = await loop.run_in_executor(executor, open_connection, path)
             except BaseException:
                 os.close(lock)
                 raise
@@ -115,19 +88,6 @@ class SqliteJournal(Journal):
         await self._run(self._db.close)
         self._executor.shutdown(wait=True)
         os.close(self._lock)  # releases the lock: the next process may start
-
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Raises:
-        JournalUnwritable: the disk is full, or the file or its disk cannot be written.
-        """
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
-        except sqlite3.OperationalError as exc:
-            name = getattr(exc, "sqlite_errorname", "") or ""
-            if not name.startswith(UNWRITABLE):
-                raise
-            raise JournalUnwritable(str(unusable(self._path, exc))) from exc
 
     async def _probe(self) -> None:
         await self._run(self._take_write_lock)
@@ -236,11 +196,6 @@ class SqliteJournal(Journal):
                 (self.owner, time.time() + self.lease_seconds, self.owner),
             ).fetchall()
 
-    def _write(self, sql: str, args: list[Any]) -> int:
-        """Rows changed."""
-        with self._db:
-            return self._db.execute(sql, args).rowcount
-
     async def start_upload(
         self, job_id: str, channel: str, thread_ts: str | None, logids: list[str]
     ) -> int | None:
@@ -268,83 +223,6 @@ class SqliteJournal(Journal):
                 raise LeaseLost(job_id)
         return version
 
-    async def usage(self, user: str, now: float | None = None) -> Usage:
-        return await self._run(self._usage, user, time.time() if now is None else now)
-
-    def _usage(self, user: str, now: float) -> Usage:
-        today, month = day_start(now), month_start(now)
-        row = self._db.execute(
-            "SELECT"
-            " COALESCE(SUM(CASE WHEN finished_at >= ? THEN images END), 0),"
-            " COALESCE(SUM(CASE WHEN finished_at >= ? THEN cost END), 0),"
-            " COALESCE(SUM(cost), 0)"
-            " FROM jobs WHERE user_id = ? AND state = 'delivered' AND finished_at >= ?",
-            (today, today, user, month),
-        ).fetchone()
-        folded = self._db.execute(
-            "SELECT"
-            " COALESCE(SUM(CASE WHEN day >= ? THEN images END), 0),"
-            " COALESCE(SUM(CASE WHEN day >= ? THEN cost END), 0),"
-            " COALESCE(SUM(cost), 0)"
-            " FROM daily_usage WHERE user_id = ? AND day >= ?",
-            (today, today, user, month),
-        ).fetchone()
-        active = self._scalar(
-            f"SELECT COUNT(*) FROM jobs WHERE user_id = ? AND state IN {ACTIVE_SQL}", user
-        )
-        return Usage(
-            int(row[0] + folded[0]),
-            float(row[1] + folded[1]),
-            float(row[2] + folded[2]),
-            active,
-        )
-
-    async def _prune(self, cutoffs: Cutoffs) -> int:
-        return await self._run(self._prune_now, cutoffs)
-
-    def _prune_now(self, cutoffs: Cutoffs) -> int:
-        older = "COALESCE(finished_at, updated_at) < ?"
-        with self._db:
-            pruned = self._fold(older, cutoffs.jobs)
-            self._db.execute("DELETE FROM deliveries WHERE seen_at < ?", (cutoffs.deliveries,))
-            self._db.execute("DELETE FROM daily_usage WHERE day < ?", (cutoffs.aggregates,))
-            self._db.execute("DELETE FROM notices WHERE sent_at < ?", (cutoffs.notices,))
-        return pruned
-
-    def _fold(self, where: str, *args: object) -> int:
-        """Count the finished jobs matching ``where`` in the aggregates, then delete them
-        (inside the caller's transaction)."""
-        self._db.execute(FOLD.format(where=where), args)
-        return self._db.execute(FOLDED.format(where=where), args).rowcount
-
-    async def forget(self, user: str) -> Forgotten:
-        return await self._run(self._forget, user)
-
-    def _forget(self, user: str) -> Forgotten:
-        with self._db:
-            erased = self._fold("user_id = ?", user)
-            running = self._scalar(
-                f"SELECT COUNT(*) FROM jobs WHERE user_id = ? AND state IN {ACTIVE_SQL}", user
-            )
-        return Forgotten(erased, running)
-
-    async def claim_notice(self, key: str) -> bool:
-        return await self._run(self._claim_notice, key)
-
-    def _claim_notice(self, key: str) -> bool:
-        with self._db:
-            claimed = self._db.execute(
-                "INSERT INTO notices (key, sent_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                (key, time.time()),
-            )
-        return claimed.rowcount == 1
-
-    async def release_notice(self, key: str) -> None:
-        await self._run(self._write, "DELETE FROM notices WHERE key = ?", [key])
-
-    async def _read(self, sql: str, *args: object) -> list[sqlite3.Row]:
-        return await self._run(self._rows, sql, args)
-
     async def language(self, user: str) -> str | None:
         rows = await self._run(
             self._rows, "SELECT language FROM user_preferences WHERE user_id = ?", (user,)
@@ -358,84 +236,6 @@ class SqliteJournal(Journal):
         rows = await self._run(self._rows, sql, args)
         return [entry_from_row(row) for row in rows]
 
-    def _rows(self, sql: str, args: tuple[object, ...]) -> list[sqlite3.Row]:
-        return self._db.execute(sql, args).fetchall()
-
-    def _scalar(self, sql: str, *args: object) -> int:
-        row = self._db.execute(sql, args).fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
-
 
 def _age_order(entry: Entry) -> float:
     return entry.job.created_at
-
-
-def _lock(path: Path) -> int:
-    """Hold ``<path>.lock`` exclusively for this process's life (the kernel lets go
-    when it dies, even by ``kill -9``); the file names the holder's pid.
-
-    Raises:
-        StoreError: another process holds it.
-    """
-    lock_path = path.with_name(path.name + ".lock")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise StoreError(
-            f"BANANA_DB={path}: cannot create or write its folder {path.parent} "
-            f"({exc.strerror or exc}); the journal needs a writable folder: create it or "
-            "fix its permissions (a read-only mount?), or point BANANA_DB elsewhere"
-        ) from exc
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-        os.close(fd)
-        raise StoreError(
-            f"another banana-bot process (pid {holder}) is using the SQLite journal "
-            f"BANANA_DB={path}, and a SQLite journal serves one process only; stop that "
-            "process, or set BANANA_DB=postgresql://… to share one database"
-        ) from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-    return fd
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(path, check_same_thread=False)
-    try:
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        sqlite_schema.migrate(db, f"BANANA_DB={path}")
-    except sqlite3.DatabaseError as exc:
-        db.close()
-        raise unusable(path, exc) from exc
-    except BaseException:
-        db.close()
-        raise
-    return db
-
-
-# What to do about a SQLite error, by its code: the line an operator reads.
-_ADVICE = {
-    "SQLITE_NOTADB": "is not a SQLite database; move it away, or point BANANA_DB to a new file",
-    "SQLITE_CORRUPT": "is damaged; restore it from a backup, or point BANANA_DB to a new file",
-    "SQLITE_READONLY": (
-        "cannot be written (a read-only file or mount); make it writable for this user, "
-        "or point BANANA_DB elsewhere"
-    ),
-    "SQLITE_FULL": "cannot grow: its disk is full; free space there",
-    "SQLITE_CANTOPEN": "cannot be opened; check the path and its permissions",
-    "SQLITE_IOERR": "cannot be read or written (a disk error); check the disk",
-}
-
-
-def unusable(path: Path, exc: sqlite3.Error) -> StoreError:
-    """One line naming BANANA_DB, what is wrong and what to do; SQLite's words in brackets."""
-    name = getattr(exc, "sqlite_errorname", "") or ""
-    advice = next((text for code, text in _ADVICE.items() if name.startswith(code)), None)
-    if advice is None:
-        advice = "is not a usable SQLite journal"
-    return StoreError(f"BANANA_DB={path} {advice} ({exc})")
