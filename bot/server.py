@@ -105,7 +105,12 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
         files = FileFetcher(
             client, session, api_url=settings.slack_api_url, max_bytes=settings.max_input_bytes
         )
-        limits = Limits.from_settings(settings)
+        limits = Limits(
+            max_queued_per_user=settings.max_queued_per_user,
+            daily_quota=settings.daily_quota,
+            admins=settings.admins,
+            allowed_channels=settings.allowed_channels,
+        )
         threads = AssistantThreads(client, str(identity.get("user_id") or ""))
         languages = Languages(client, journal, default=settings.language)
         runner = JobRunner(

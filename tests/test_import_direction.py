@@ -1,4 +1,6 @@
-"""bot.jobs imports one way: no module needs one that needs it, not even for its
+"""Imports go one way: Slack → jobs → generation, never back up; the job core
+reaches neither Slack, nor the words, nor the settings, even through another
+module; and inside bot.jobs no module needs one that needs it, not even for its
 types under ``if TYPE_CHECKING:``, where a cycle hides until someone moves a line.
 
 The contract lives in pyproject.toml (``[tool.importlinter]``), where import-linter

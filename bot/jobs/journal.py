@@ -36,7 +36,7 @@ from bot.jobs.entry import Entry as Entry  # the journal's reads return it: impo
 from bot.jobs.job import ACTIVE_STATES, Job, State
 from bot.jobs.leases import DEFAULT_LEASE_SECONDS, LeaseHolder, LeaseLost
 from bot.jobs.limits import Limits
-from bot.settings import PostgresURL
+from bot.setting_values import PostgresURL
 
 # What ``update`` may set: names are put into SQL, so only these pass.
 UPDATABLE_COLUMNS = frozenset(

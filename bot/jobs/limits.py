@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from bot.settings import Settings
-
 
 @dataclass(frozen=True)
 class Limits:
@@ -14,15 +12,6 @@ class Limits:
     daily_quota: int = 50
     admins: frozenset[str] = field(default_factory=frozenset)
     allowed_channels: frozenset[str] = field(default_factory=frozenset)
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Limits:
-        return cls(
-            max_queued_per_user=settings.max_queued_per_user,
-            daily_quota=settings.daily_quota,
-            admins=settings.admins,
-            allowed_channels=settings.allowed_channels,
-        )
 
     def is_admin(self, user: str) -> bool:
         return user in self.admins

@@ -44,7 +44,7 @@ from bot.jobs.store.postgres_listen import GATEWAY_CHANNEL, JOBS_CHANNEL, Listen
 from bot.jobs.store.postgres_pacer import DB_NOW
 from bot.jobs.store.postgres_sharing import PostgresSharing
 from bot.jobs.store.postgres_tx import Pool, transaction
-from bot.settings import PostgresURL
+from bot.setting_values import PostgresURL
 
 # The runner's workers and the listeners each hold a connection only for one
 # short transaction, so a few serve a burst; more would only crowd the server.
