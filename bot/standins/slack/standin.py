@@ -26,6 +26,10 @@ from bot.standins.slack.workspace import ApiError, Call, Handler, Message, Works
 
 
 class SlackStandIn(Workspace):
+    """The workspace, served. It is the model itself (not a holder of one) because
+    tests and the sandbox read and arrange the workspace straight off the stand-in;
+    the knobs of its parts (faults, delays, sockets) are forwarded below."""
+
     def __init__(self, *, bot_token: str = "xoxb-standin", app_token: str = "xapp-standin"):
         super().__init__()
         self.bot_token = bot_token
@@ -34,13 +38,14 @@ class SlackStandIn(Workspace):
         self._faults = Faults()
         self.panel = AssistantPanel(self)
         self._files = FilesApi(self, self._faults, bot_token)
-        self._sockets = SocketMode(self)
+        self._socket_mode = SocketMode(self)
+        # Every Web API method by name, to the part that answers it.
         self._methods: dict[str, Handler] = {
             **DirectoryApi(self).methods(),
             **ChatApi(self, self.panel).methods(),
             **ViewsApi(self).methods(),
             **self._files.methods(),
-            **self._sockets.methods(),
+            **self._socket_mode.methods(),
             **self.panel.methods(),
         }
 
@@ -55,7 +60,7 @@ class SlackStandIn(Workspace):
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._files.receive_upload)
         app.router.add_post("/response/{ref}", self._response_url)
-        app.router.add_get("/socket", self._sockets.serve)
+        app.router.add_get("/socket", self._socket_mode.serve)
         app.router.add_get("/files/{file_id}/{name}", self._files.download)
         return app
 
@@ -73,7 +78,7 @@ class SlackStandIn(Workspace):
         return f"{self.base}/response/{ref}"
 
     async def stop(self) -> None:
-        await self._sockets.drop_all()
+        await self._socket_mode.drop_all()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -160,39 +165,39 @@ class SlackStandIn(Workspace):
     @property
     def refuse_sockets(self) -> bool:
         """apps.connections.open fails while set."""
-        return self._sockets.refuse
+        return self._socket_mode.refuse
 
     @refuse_sockets.setter
     def refuse_sockets(self, refuse: bool) -> None:
-        self._sockets.refuse = refuse
+        self._socket_mode.refuse = refuse
 
     @property
     def socket_connected(self) -> asyncio.Event:
-        return self._sockets.connected
+        return self._socket_mode.connected
 
     @property
     def open_connections(self) -> int:
-        return self._sockets.open_connections
+        return self._socket_mode.open_connections
 
     @property
     def connections_opened(self) -> int:
-        return self._sockets.connections_opened
+        return self._socket_mode.connections_opened
 
     @property
     def envelope_connections(self) -> list[int]:
         """Which connection (numbered from 1) got each envelope."""
-        return self._sockets.envelope_connections
+        return self._socket_mode.envelope_connections
 
     async def send_envelope(
         self, kind: str, payload: dict[str, Any], *, retry_attempt: int = 0, limit: float = 5
     ) -> dict[str, Any]:
         """Push one Socket Mode envelope and wait for the app's ack."""
-        return await self._sockets.send_envelope(
+        return await self._socket_mode.send_envelope(
             kind, payload, retry_attempt=retry_attempt, limit=limit
         )
 
     async def drop_sockets(self) -> None:
-        await self._sockets.drop_all()
+        await self._socket_mode.drop_all()
 
 
 def _rate_limited() -> web.Response:
