@@ -3,15 +3,17 @@
 ``a shiba inu --ar 16:9 --size 2k --n 2`` → prompt ``a shiba inu`` with its
 options. Text arrives as phones and Slack deliver it: em dashes for ``--``,
 curly quotes, NBSP and zero-width spaces, full-width digits, Chinese text
-glued to options. Only :class:`UsageError` ever leaves this module.
+glued to options (:mod:`bot.request_tokens` cuts it into tokens; this module
+says what they mean). Only :class:`UsageError` ever leaves this module.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
 from dataclasses import dataclass, field
+
+from bot.request_tokens import Token, fold, join_prompt, option_name, tokenize
 
 RATIOS = ("21:9", "16:9", "4:3", "3:2", "1:1", "9:16", "3:4", "2:3", "5:4", "4:5")
 # Names for ratios and sizes, by the language whose help lists them; every name is
@@ -64,19 +66,8 @@ _HINTS = {
 _SPELLING = {"ar": "--ar", "size": "--size", "n": "--n"}
 _NEEDS = {"ar": "parse.needs_ratio", "size": "parse.needs_size", "n": "parse.needs_count"}
 
-# Spaces phones and IMEs insert; zero-width ones vanish, the others separate words.
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
-_SPACES = re.compile(r"[^\S\n]|[\u00a0\u2000-\u200a\u202f\u205f\u3000]")
-# A quoted chunk is prompt text, never options. A chunk never spans another opening
-# quote: each failed try then stops at the next one, so unmatched quotes cost linear
-# time (trying every “ up to the end of the line made 40K characters take 2 s).
-_TOKEN = re.compile(r'"[^"\n]*"|“[^“”\n]*”|「[^「」\n]*」|\S+')
 # Longer raw text is refused before any parsing (the prompt limit applies after).
 RAW_TEXT_FACTOR = 2
-# Dashes that stand for "--": em/en dashes (one or two, as Chinese IMEs make), mixed.
-_DASHES = re.compile(r"^(?:--|[—–]{1,2}|[—–]-|-[—–])(?=[A-Za-z])|^-(?=n$)")
-# An option glued to Chinese text before it: 一只猫--ar
-_GLUED = re.compile(r"(?<=[^\x00-\x7f—–])(?=(?:--|[—–]{1,2})[A-Za-z])")
 _RATIO_VALUE = re.compile(r"^(\d{1,2})\s*[:x×/]\s*(\d{1,2})")
 _WORD_VALUE = re.compile(r"^[A-Za-z0-9]+")
 
@@ -129,40 +120,11 @@ class ParsedRequest:
     options: ImageOptions
 
 
-def normalize_spaces(text: str) -> str:
-    """Drop zero-width characters and turn exotic spaces into plain ones."""
-    return _SPACES.sub(" ", text.translate(_ZERO_WIDTH))
-
-
-def _fold(token: str) -> str:
-    """Full-width digits, colons and letters to ASCII (NFKC), for option tokens only."""
-    return unicodedata.normalize("NFKC", token)
-
-
-def _option_name(token: str) -> str | None:
-    """``--ar`` / ``—ar`` / ``-n`` → ``ar``; None when the token is not option-shaped."""
-    folded = _fold(token)
-    match = _DASHES.match(folded)
-    if not match:
-        return None
-    return folded[match.end() :]
-
-
-def _split_glued(tokens: list[str]) -> list[str]:
-    result: list[str] = []
-    for token in tokens:
-        if token[0] in '"“「':
-            result.append(token)
-            continue
-        result.extend(part for part in _GLUED.split(token) if part)
-    return result
-
-
 def _after(value: str, folded_length: int) -> str:
-    """What follows the first ``folded_length`` characters of ``_fold(value)``, as
+    """What follows the first ``folded_length`` characters of ``fold(value)``, as
     typed: glued prompt text keeps its full-width punctuation."""
     for end in range(len(value) + 1):
-        if len(_fold(value[:end])) >= folded_length:
+        if len(fold(value[:end])) >= folded_length:
             return value[end:]
     return ""
 
@@ -170,7 +132,7 @@ def _after(value: str, folded_length: int) -> str:
 def _named(value: str, names: dict[str, str]) -> tuple[str, str] | None:
     """A value given by name (``wide``, ``宽屏``), and any non-ASCII text glued after
     it (``宽屏的海报``: Chinese has no spaces to end a word)."""
-    word = _fold(value).lower()
+    word = fold(value).lower()
     for name in sorted(names, key=len, reverse=True):
         if word.startswith(name):
             rest = _after(value, len(name))
@@ -188,7 +150,7 @@ def _nearest(word: str, option: str, choices: list[str]) -> str | None:
 
 def _ratio(value: str) -> tuple[str, str]:
     """Parse a ratio value; returns the ratio and any non-ASCII text glued after it."""
-    folded = _fold(value)
+    folded = fold(value)
     named = _named(value, RATIO_ALIASES)
     if named:
         return named
@@ -204,7 +166,7 @@ def _ratio(value: str) -> tuple[str, str]:
 
 
 def _word(value: str) -> tuple[str, str]:
-    folded = _fold(value)
+    folded = fold(value)
     match = _WORD_VALUE.match(folded)
     if match and (match.end() == len(folded) or not folded[match.end()].isascii()):
         return match.group(0), _after(value, match.end())
@@ -251,24 +213,14 @@ def parse_request(text: str, *, max_images: int = 4, max_prompt: int = 4000) -> 
     """
     if len(text) > RAW_TEXT_FACTOR * max_prompt:
         raise UsageError("parse.raw_too_long", length=len(text), limit=max_prompt)
-    text = normalize_spaces(text)
-    matches = list(_TOKEN.finditer(text))
-    # Keep, per token, whether a newline separated it from the previous one.
-    tokens: list[tuple[str, bool]] = []
-    previous_end = 0
-    for match in matches:
-        newline = "\n" in text[previous_end : match.start()]
-        previous_end = match.end()
-        for index, part in enumerate(_split_glued([match.group(0)])):
-            tokens.append((part, newline and index == 0))
-
+    tokens = tokenize(text)
     found: dict[str, str | int] = {}
-    kept: list[tuple[str, bool]] = []
+    kept: list[Token] = []
     position = 0
     while position < len(tokens):
         token, newline = tokens[position]
         position += 1
-        name = _option_name(token)
+        name = option_name(token)
         if name is None:
             kept.append((token, newline))
             continue
@@ -301,7 +253,7 @@ def parse_request(text: str, *, max_images: int = 4, max_prompt: int = 4000) -> 
         if rest:  # text glued after the value (16:9的图片): read it again as a token
             tokens.insert(position, (rest, False))
 
-    prompt = _join(kept)
+    prompt = join_prompt(kept)
     if not prompt:
         raise UsageError("parse.empty_prompt", empty_prompt=True)
     if len(prompt) > max_prompt:
@@ -315,16 +267,3 @@ def parse_request(text: str, *, max_images: int = 4, max_prompt: int = 4000) -> 
             defaulted=frozenset(_SPELLING) - found.keys(),
         ),
     )
-
-
-def _join(kept: list[tuple[str, bool]]) -> str:
-    parts: list[str] = []
-    for token, newline in kept:
-        if parts:
-            parts.append("\n" if newline else " ")
-        parts.append(token)
-    prompt = "".join(parts).strip()
-    # A prompt that is one quoted chunk loses its quotes: they only protected it.
-    if len(prompt) >= 2 and len(kept) == 1 and prompt[0] + prompt[-1] in ('""', "“”", "「」"):
-        prompt = prompt[1:-1].strip()
-    return prompt

@@ -9,9 +9,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from bot.standins.assistant import AssistantThread
 from bot.standins.gateway import GatewayStandIn
-from bot.standins.slack import BOT_USER, Message, SlackStandIn
+from bot.standins.slack import BOT_USER, AssistantThread, Message, SlackStandIn
 from bot.standins.slack_sender import (
     assistant_thread_context_changed,
     assistant_thread_started,

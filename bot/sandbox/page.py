@@ -2,8 +2,9 @@
 
 What a person does on the page is delivered to the bot as Slack would
 (:mod:`bot.sandbox.actions`); what the bot does comes back from the Slack
-stand-in's model and is pushed to the page as it happens (server-sent
-events). Every request passes :class:`~bot.sandbox.guard.SandboxGuard`.
+stand-in's model, as the page shows it (:mod:`bot.sandbox.state`), and is
+pushed to the page as it happens (server-sent events). Every request passes
+:class:`~bot.sandbox.guard.SandboxGuard`.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.preview import PreviewFacts, read_preview
-from bot.sandbox.actions import CHANNEL, DM, ME, NotFound, SandboxActions
+from bot.sandbox.actions import CHANNEL, DM, NotFound, SandboxActions
 from bot.sandbox.guard import SandboxGuard, content_security_policy
+from bot.sandbox.state import PageState
 from bot.sandbox.transcript import Transcript, TranscriptError
-from bot.standins.slack import BOT_USER, SlackStandIn
+from bot.standins.slack import SlackStandIn
 from bot.standins.slack_sender import SlackSender
 
 logger = logging.getLogger(__name__)
@@ -50,16 +51,14 @@ class SandboxPage:
         transcript: Transcript | None = None,
     ) -> None:
         self._slack = slack
-        self._source = image_source
         self._guard = guard
         self._transcript = transcript
         self._session = aiohttp.ClientSession()
         self.actions = SandboxActions(
             slack, SlackSender(self._session, events_url, signing_secret), self._mark_changed
         )
+        self._page_state = PageState(slack, self.actions, image_source)
         self._streams: dict[web.StreamResponse, float] = {}  # → when it connected
-        self._born: dict[str, float] = {}  # message ts → when it appeared
-        self._facts: dict[str, PreviewFacts | None] = {}  # file id → what its bytes say
         self._changed = asyncio.Event()
         self._pusher: asyncio.Task[None] | None = None
         self._save_failed = False
@@ -110,65 +109,10 @@ class SandboxPage:
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await stream.write_eof()
 
-    # ---- what the page sees ------------------------------------------------------------
-    def snapshot(self, since: float | None = None) -> dict[str, Any]:
-        """The workspace as the person sees it. Ephemeral messages show only on the
-        page that was open when they came (``since``): a reload forgets them, as Slack."""
-        messages = []
-        panel = self._slack.panel.threads
-        for message in self._slack.messages:
-            if message.deleted or message.ephemeral_to not in (None, ME):
-                continue
-            if message.ephemeral_to and (since is None or self._born.get(message.ts, 0) < since):
-                continue
-            view = message.view()
-            view["files"] = [self._file_view(f) for f in message.files]
-            view["edited"] = message.edits > 0
-            view["panel"] = (message.channel, message.thread_ts or message.ts) in panel
-            messages.append(view)
-        closed = self.actions.closed_views
-        return {
-            "source": self._source,
-            "me": ME,
-            "bot": BOT_USER,
-            "conversations": [
-                {"id": CHANNEL, "name": "general", "kind": "public"},
-                {"id": DM, "name": "banana", "kind": "im"},
-            ],
-            "messages": messages,
-            "home": self._slack.home_views.get(ME),
-            "panel": [thread.view() for thread in panel.values()],
-            "modal": next(
-                (v for v in reversed(self._slack.views) if v["id"] not in closed),
-                None,
-            ),
-        }
-
-    def _file_view(self, file: dict[str, Any]) -> dict[str, Any]:
-        file_id = str(file["id"])
-        if file_id not in self._facts:
-            upload = self._slack.uploads.get(file_id)
-            data = upload.get("data") if upload else None
-            self._facts[file_id] = read_preview(data) if data is not None else None
-        facts = self._facts[file_id]
-        view: dict[str, Any] = {
-            "id": file_id,
-            "name": file.get("name", ""),
-            "title": file.get("title", ""),
-            "url": f"/files/{file_id}",
-        }
-        if facts is not None:
-            view.update(width=facts.width, height=facts.height)
-            if facts.prompt is not None:
-                view.update(preview_prompt=facts.prompt, take=facts.take)
-        return view
-
     def _on_change(self, kind: str, data: dict[str, Any]) -> None:
         if kind == "response":
             self.actions.on_response(data)
             return
-        if kind == "message":
-            self._born.setdefault(str(data.get("ts")), time.monotonic())
         self._changed.set()
 
     def _mark_changed(self) -> None:
@@ -181,7 +125,7 @@ class SandboxPage:
             self._changed.clear()
             for stream, since in list(self._streams.items()):
                 try:
-                    await stream.write(_event(self.snapshot(since)))
+                    await stream.write(_event(self._page_state.snapshot(since)))
                 except (ConnectionError, RuntimeError):
                     self._streams.pop(stream, None)
             await self._save()
@@ -222,7 +166,7 @@ class SandboxPage:
         )
 
     async def _state(self, _: web.Request) -> web.Response:
-        return web.json_response(self.snapshot())
+        return web.json_response(self._page_state.snapshot())
 
     async def _stream(self, request: web.Request) -> web.StreamResponse:
         stream = web.StreamResponse(
@@ -231,7 +175,7 @@ class SandboxPage:
         await stream.prepare(request)
         since = time.monotonic()
         self._streams[stream] = since
-        await stream.write(_event(self.snapshot(since)))
+        await stream.write(_event(self._page_state.snapshot(since)))
         try:
             while True:
                 await asyncio.sleep(15)

@@ -5,16 +5,11 @@ prompts — recorded as Slack would show them."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from bot.standins.slack import Message, SlackStandIn
+from bot.standins.slack.workspace import TEAM, ApiError, Handler, Message, Workspace
 
 ROOT_SUBTYPE = "assistant_app_thread"  # the message a panel chat hangs from
-
-
-class ApiError(Exception):
-    """A Web API call the stand-in answers with ``{"ok": false, "error": …}``."""
 
 
 @dataclass
@@ -45,17 +40,22 @@ class AssistantThread:
 
 
 class AssistantPanel:
-    def __init__(self, slack: SlackStandIn) -> None:
-        self._slack = slack
+    def __init__(self, workspace: Workspace) -> None:
+        self._workspace = workspace
         self.threads: dict[tuple[str, str], AssistantThread] = {}
+
+    def methods(self) -> dict[str, Handler]:
+        return {
+            "assistant.threads.setStatus": self.set_status,
+            "assistant.threads.setTitle": self.set_title,
+            "assistant.threads.setSuggestedPrompts": self.set_suggested_prompts,
+        }
 
     def start(self, user: str, viewing: str | None = None) -> AssistantThread:
         """The person opens the panel: a new thread in their DM with the bot."""
-        from bot.standins.slack import TEAM, Message
-
-        channel = self._slack.open_im(user)
-        root = Message(channel, self._slack.next_ts(), user, "", subtype=ROOT_SUBTYPE)
-        self._slack.messages.append(root)
+        channel = self._workspace.open_im(user)
+        root = Message(channel, self._workspace.next_ts(), user, "", subtype=ROOT_SUBTYPE)
+        self._workspace.messages.append(root)
         context = {"channel_id": viewing, "team_id": TEAM} if viewing else {}
         thread = AssistantThread(channel, root.ts, user, context)
         self.threads[(channel, root.ts)] = thread
@@ -72,8 +72,6 @@ class AssistantPanel:
 
     def view_channel(self, thread: AssistantThread, channel: str | None) -> None:
         """The person moves to another channel with the panel open."""
-        from bot.standins.slack import TEAM
-
         thread.context = {"channel_id": channel, "team_id": TEAM} if channel else {}
         self._changed(thread)
 
@@ -85,7 +83,7 @@ class AssistantPanel:
             self._changed(thread)
 
     def _changed(self, thread: AssistantThread) -> None:
-        self._slack.notify("assistant", thread.view())
+        self._workspace.notify("assistant", thread.view())
 
     def _thread(self, args: dict[str, Any]) -> AssistantThread:
         key = (str(args.get("channel_id", "")), str(args.get("thread_ts", "")))
@@ -94,7 +92,7 @@ class AssistantPanel:
             raise ApiError("invalid_thread_ts")
         return thread
 
-    def _assistant_threads_setStatus(self, args: dict[str, Any]) -> dict[str, Any]:
+    def set_status(self, args: dict[str, Any]) -> dict[str, Any]:
         thread = self._thread(args)
         loading = args.get("loading_messages") or []
         if isinstance(loading, str):
@@ -106,13 +104,13 @@ class AssistantPanel:
         self._changed(thread)
         return {}
 
-    def _assistant_threads_setTitle(self, args: dict[str, Any]) -> dict[str, Any]:
+    def set_title(self, args: dict[str, Any]) -> dict[str, Any]:
         thread = self._thread(args)
         thread.title = str(args.get("title", ""))
         self._changed(thread)
         return {}
 
-    def _assistant_threads_setSuggestedPrompts(self, args: dict[str, Any]) -> dict[str, Any]:
+    def set_suggested_prompts(self, args: dict[str, Any]) -> dict[str, Any]:
         thread = self._thread(args)
         prompts = args.get("prompts") or []
         if not isinstance(prompts, list) or not 1 <= len(prompts) <= 4:
