@@ -1,0 +1,201 @@
+"""A made image never sits whole in memory: the gateway's base64 is decoded into a
+file in the folder the client is given (the spool's), the spool takes that file as
+it is, Slack gets it read back in slices — and no call leaves a file behind."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import tracemalloc
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.generation import AnswerTooLarge, GeneratedImage, GenerationClient, ImageRequest
+from bot.generation.answer import parse_read_answer
+from bot.generation.images import identify_file
+from bot.generation.stream import AnswerReader
+from bot.jobs import Job, JobRunner, Journal, Limits
+from bot.jobs.outcomes import Delivered
+from bot.jobs.publisher import UploadedFile
+from bot.jobs.spool import Spool
+from bot.options import ImageOptions
+from bot.preview import render_noise_png
+from bot.slack.writer import SlackWriter
+from bot.standins.gateway import GatewayStandIn
+from bot.standins.slack import SlackStandIn
+from tests.fakes import RecordingPublisher
+from tests.harness import eventually
+
+MakeClient = Callable[..., GenerationClient]
+
+
+def answer_body(png: bytes) -> bytes:
+    content = {"type": "inline_data", "inline_data": {"mime_type": "image/png", "data": ""}}
+    content["inline_data"]["data"] = base64.b64encode(png).decode()  # type: ignore[index]
+    choices = [{"finish_reason": "stop", "message": {"multimodal_contents": [content]}}]
+    return json.dumps({"code": 0, "data": {"choices": choices}}).encode()
+
+
+def test_decoding_an_answer_into_a_folder_never_holds_the_image(tmp_path: Path) -> None:
+    png = render_noise_png(1024, 1024)  # ≈3 MB, incompressible
+    body = answer_body(png)
+    reader = AnswerReader(expected_size=len(body), blob_folder=tmp_path)
+    tracemalloc.start()
+    try:
+        for start in range(0, len(body), 64 * 1024):
+            reader.feed(body[start : start + 64 * 1024])
+        answer = parse_read_answer(reader)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1024**2, f"{peak} bytes held while decoding a {len(png)} B image"
+    (image,) = answer.images
+    assert image.data is None
+    assert image.path is not None and image.path.parent == tmp_path
+    assert image.path.read_bytes() == png
+    assert (image.size, image.width, image.height) == (len(png), 1024, 1024)
+
+
+async def test_a_generated_image_is_a_file_in_the_given_folder(
+    gateway: GatewayStandIn, make_client: MakeClient, tmp_path: Path
+) -> None:
+    gateway.default_mode = "noise"
+    generation = await make_client(blob_folder=tmp_path).generate(ImageRequest("a cat"))
+    (image,) = generation.images
+    assert image.data is None, "no copy in memory"
+    assert image.path is not None and list(tmp_path.iterdir()) == [image.path]
+    assert identify_file(image.path).size == image.size == image.path.stat().st_size
+
+
+async def test_without_a_folder_images_stay_in_memory(
+    gateway: GatewayStandIn, make_client: MakeClient
+) -> None:
+    gateway.default_mode = "noise"
+    (image,) = (await make_client().generate(ImageRequest("a cat"))).images
+    assert image.path is None and image.data is not None and len(image.data) == image.size
+
+
+async def test_an_answer_past_its_ceiling_leaves_no_file(
+    gateway: GatewayStandIn, make_client: MakeClient, tmp_path: Path
+) -> None:
+    gateway.default_mode = "oversized"
+    with pytest.raises(AnswerTooLarge):
+        await make_client(blob_folder=tmp_path).generate(ImageRequest("a cat"))
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_skipped_thought_image_leaves_no_file(
+    gateway: GatewayStandIn, make_client: MakeClient, tmp_path: Path
+) -> None:
+    gateway.default_mode = "thought"  # 2K: both images are big enough to stream
+    generation = await make_client(blob_folder=tmp_path).generate(
+        ImageRequest("a cat", size="2K")
+    )
+    assert [image.path for image in generation.images] == list(tmp_path.iterdir())
+
+
+def test_a_big_string_that_is_not_an_image_leaves_no_file(tmp_path: Path) -> None:
+    body = answer_body(b"\0" * 200_000)
+    reader = AnswerReader(blob_folder=tmp_path)
+    reader.feed(body)
+    with pytest.raises(ValueError, match="broken"):
+        parse_read_answer(reader)
+    reader.discard()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_that_refuses_files_falls_back_to_memory(tmp_path: Path) -> None:
+    png = render_noise_png(256, 256)
+    reader = AnswerReader(blob_folder=tmp_path / "missing")
+    reader.feed(answer_body(png))
+    (image,) = parse_read_answer(reader).images
+    assert image.path is None and image.data == png
+
+
+@dataclass
+class KeepingPublisher(RecordingPublisher):
+    """Records the images it is asked to upload, as they are handed over."""
+
+    seen: list[GeneratedImage] = field(default_factory=list)
+    bytes_seen: list[bytes] = field(default_factory=list)
+
+    async def upload(self, job: Job, images: Sequence[GeneratedImage]) -> list[UploadedFile]:
+        self.seen.extend(images)
+        self.bytes_seen.extend(i.path.read_bytes() for i in images if i.path is not None)
+        return await super().upload(job, images)
+
+
+def a_2k_job(prompt: str) -> Job:
+    options = ImageOptions("1:1", "2K", 1)
+    return Job(f"k-{prompt}", "U1", "C1", prompt, options, source="command")
+
+
+async def test_the_spool_takes_the_decoded_file_and_the_upload_reads_it(
+    gateway: GatewayStandIn, make_client: MakeClient, tmp_path: Path
+) -> None:
+    gateway.default_mode = "noise"
+    journal = await Journal.open(tmp_path / "journal.db")
+    publisher = KeepingPublisher(upload_outage=["http_503"])  # the first attempt, then a retry
+    spool = Spool(tmp_path / "spool", 1024**3)
+    client = make_client(blob_folder=spool.incoming)
+    runner = JobRunner(client, publisher, journal, workers=1, spool=spool)
+    runner.start()
+    await runner.recover()
+    job = a_2k_job("a cat kept on disk")
+    try:
+        await journal.admit(job, [job.key], Limits())
+        runner.submit(job)
+        await eventually(lambda: publisher.outcomes)
+        assert isinstance(publisher.outcomes[0][2], Delivered)
+        (image,) = publisher.seen
+        assert image.data is None, "uploaded from the spool's file, not from memory"
+        assert image.path is not None and image.path.parent == spool.root / job.id
+        assert len(publisher.bytes_seen[0]) == image.size > 4 * 1024**2
+        assert list(spool.incoming.iterdir()) == []
+        assert spool.jobs() == 0, "delivered: gone from the spool"
+    finally:
+        await runner.close(grace=1.0)
+        await journal.close()
+
+
+async def test_past_the_spools_cap_the_decoded_file_is_uploaded_then_removed(
+    gateway: GatewayStandIn, make_client: MakeClient, tmp_path: Path
+) -> None:
+    gateway.default_mode = "noise"
+    journal = await Journal.open(tmp_path / "journal.db")
+    publisher = KeepingPublisher(upload_outage=["http_503"])
+    spool = Spool(tmp_path / "spool", 1)  # one byte: nothing fits
+    runner = JobRunner(
+        make_client(blob_folder=spool.incoming), publisher, journal, workers=1, spool=spool
+    )
+    runner.start()
+    await runner.recover()
+    job = a_2k_job("a cat too big to spool")
+    try:
+        await journal.admit(job, [job.key], Limits())
+        runner.submit(job)
+        await eventually(lambda: publisher.outcomes)
+        assert isinstance(publisher.outcomes[0][2], Delivered)
+        assert all(image.data is None for image in publisher.seen)
+        assert list(spool.incoming.iterdir()) == [], "its file went once it was delivered"
+    finally:
+        await runner.close(grace=1.0)
+        await journal.close()
+
+
+async def test_a_file_backed_image_reaches_slack_whole(slack: SlackStandIn, tmp_path: Path) -> None:
+    png = render_noise_png(700, 700)  # ≈1.5 MB: more than one slice
+    path = tmp_path / "made.part"
+    path.write_bytes(png)
+    image = identify_file(path)
+    async with aiohttp.ClientSession() as session:
+        client = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url, session=session)
+        (uploaded,) = await SlackWriter(client, session).upload("a cat", [image])
+    assert slack.uploads[uploaded["id"]]["data"] == png
+    assert os.path.exists(path), "the upload reads the file; the spool decides when it goes"
