@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import signal
 import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,8 +35,9 @@ from bot.preview import render_noise_png
 from bot.slack.writer import SlackWriter
 from bot.standins.gateway import GatewayStandIn
 from bot.standins.slack import SlackStandIn
+from bot.standins.slack_sender import slash_command
 from tests.fakes import RecordingPublisher
-from tests.harness import eventually
+from tests.harness import eventually, running_bot
 
 MakeClient = Callable[..., GenerationClient]
 
@@ -212,3 +214,36 @@ async def test_a_file_backed_image_reaches_slack_whole(slack: SlackStandIn, tmp_
         (uploaded,) = await SlackWriter(client, session).upload("a cat", [image])
     assert slack.uploads[uploaded["id"]]["data"] == png
     assert files_in(tmp_path) == [path], "the upload reads the file; the spool decides when it goes"
+
+
+def files_left(spool: Path) -> list[str]:
+    """Image files anywhere under the spool, the folders images are made in included."""
+    return sorted(f.name for f in spool.rglob("*") if f.is_file() and f.suffix != ".lock")
+
+
+async def test_a_big_image_spooled_by_a_killed_bot_is_delivered_whole_after_restart(
+    gateway: GatewayStandIn, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    """The real process: the image made in a file and taken by the spool survives
+    kill -9; the next start sweeps what a dead process was making, keeps the spool."""
+    gateway.default_mode = "noise"
+    spool = tmp_path / "data" / "spool"
+    async with running_bot(gateway, slack, tmp_path) as bot:
+        slack.outage(3600, "upload")
+        fields = slash_command("a big cat", user="U0ALICE", channel="C0GENERAL")
+        assert (await bot.sender.command(fields)).status == 200
+        await eventually(lambda: [f for f in files_left(spool) if f.endswith(".png")], limit=20)
+        await bot.stop(signal.SIGKILL)
+    dead = spool / ".incoming" / "1-dead"
+    dead.mkdir(exist_ok=True)
+    (dead / "abandoned.part").write_bytes(b"half an image")
+    slack.outage(0, "upload")
+    async with running_bot(gateway, slack, tmp_path):
+        (shared,) = await eventually(lambda: [m for m in slack.visible() if m.files], limit=30)
+        await eventually(lambda: files_left(spool) == [])
+    body = json.loads(gateway._noise_bodies[("1:1", "1K")])
+    content = body["data"]["choices"][0]["message"]["multimodal_contents"][1]
+    made = base64.b64decode(content["inline_data"]["data"])
+    assert slack.uploads[shared.files[0]["id"]]["data"] == made
+    assert len(gateway.requests) == 1, "delivered from the spool, not made again"
+    assert not dead.exists()
