@@ -150,58 +150,56 @@ def a_2k_job(prompt: str) -> Job:
     return Job(f"k-{prompt}", "U1", "C1", prompt, options, source="command")
 
 
-async def test_the_spool_takes_the_decoded_file_and_the_upload_reads_it(
-    gateway: GatewayStandIn, make_client: MakeClient, tmp_path: Path
-) -> None:
-    gateway.default_mode = "noise"
+async def deliver_2k(
+    make_client: MakeClient, tmp_path: Path, spool: Spool, prompt: str
+) -> tuple[KeepingPublisher, Job]:
+    """One 2K job through the job core, its images decoded into ``spool.incoming``;
+    the first upload fails (Slack away for a moment), so a retry follows."""
     journal = await Journal.open(tmp_path / "journal.db")
-    publisher = KeepingPublisher(upload_outage=["http_503"])  # the first attempt, then a retry
-    spool = Spool(tmp_path / "spool", 1024**3)
+    publisher = KeepingPublisher(upload_outage=["http_503"])
     client = make_client(blob_folder=spool.incoming)
     runner = JobRunner(client, publisher, journal, workers=1, spool=spool)
     runner.start()
     await runner.recover()
-    job = a_2k_job("a cat kept on disk")
+    job = a_2k_job(prompt)
     try:
         await journal.admit(job, [job.key], Limits())
         runner.submit(job)
         await eventually(lambda: publisher.outcomes)
         assert isinstance(publisher.outcomes[0][2], Delivered)
-        first, retry = publisher.seen  # the first attempt as saved, the retry as read back
-        for image in (first, retry):
-            assert image.data is None, "uploaded from the spool's file, not from memory"
-            assert image.path == spool.root / job.id / "0.png"
-        assert len(publisher.bytes_seen[1]) == retry.size > 4 * 1024**2
-        assert files_in(spool.incoming) == []
-        assert spool.jobs() == 0, "delivered: gone from the spool"
     finally:
         await runner.close(grace=1.0)
         await journal.close()
+    return publisher, job
+
+
+async def test_the_spool_takes_the_decoded_file_and_the_upload_reads_it(
+    gateway: GatewayStandIn, make_client: MakeClient, tmp_path: Path
+) -> None:
+    gateway.default_mode = "noise"
+    spool = Spool(tmp_path / "spool", 1024**3)
+    publisher, job = await deliver_2k(make_client, tmp_path, spool, "a cat kept on disk")
+    first, retry = publisher.seen  # the first attempt as saved, the retry as read back
+    for image in (first, retry):
+        assert image.data is None, "uploaded from the spool's file, not from memory"
+        assert image.path == spool.root / job.id / "0.png"
+    assert len(publisher.bytes_seen[1]) == retry.size > 4 * 1024**2
+    assert files_in(spool.incoming) == []
+    assert spool.jobs() == 0, "delivered: gone from the spool"
 
 
 async def test_past_the_spools_cap_the_decoded_file_is_uploaded_then_removed(
     gateway: GatewayStandIn, make_client: MakeClient, tmp_path: Path
 ) -> None:
     gateway.default_mode = "noise"
-    journal = await Journal.open(tmp_path / "journal.db")
-    publisher = KeepingPublisher(upload_outage=["http_503"])
     spool = Spool(tmp_path / "spool", 1)  # one byte: nothing fits
-    runner = JobRunner(
-        make_client(blob_folder=spool.incoming), publisher, journal, workers=1, spool=spool
-    )
-    runner.start()
-    await runner.recover()
-    job = a_2k_job("a cat too big to spool")
-    try:
-        await journal.admit(job, [job.key], Limits())
-        runner.submit(job)
-        await eventually(lambda: publisher.outcomes)
-        assert isinstance(publisher.outcomes[0][2], Delivered)
-        assert all(image.data is None for image in publisher.seen)
-        assert files_in(spool.incoming) == [], "its file went once it was delivered"
-    finally:
-        await runner.close(grace=1.0)
-        await journal.close()
+    publisher, _ = await deliver_2k(make_client, tmp_path, spool, "a cat too big to spool")
+    first, retry = publisher.seen
+    assert first.path == retry.path, "both attempts read the file it was made in"
+    assert first.path is not None
+    assert first.path.parent == spool.incoming
+    assert first.data is None
+    assert files_in(spool.incoming) == [], "its file went once it was delivered"
 
 
 async def test_a_file_backed_image_reaches_slack_whole(slack: SlackStandIn, tmp_path: Path) -> None:
