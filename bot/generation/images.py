@@ -109,11 +109,6 @@ class GeneratedImage:
         """The same image, now in the file at ``path``."""
         return replace(self, data=None, path=path)
 
-    def discard(self) -> None:
-        """Remove its file, if it has one that is still there."""
-        if self.path is not None:
-            self.path.unlink(missing_ok=True)
-
     def __repr__(self) -> str:
         where = "in memory" if self.path is None else self.path.name
         return (

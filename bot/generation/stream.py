@@ -4,8 +4,10 @@ A 2K image comes as 10–17 MB of base64 inside a JSON string. Parsing the body
 whole costs three copies (the body, the string, the bytes) and a long stall.
 :class:`AnswerReader` instead copies the JSON *around* big strings into a
 small skeleton and base64-decodes each big string chunk by chunk as it
-streams in, leaving a placeholder in the skeleton. The skeleton is then
-parsed normally; placeholders are swapped for the decoded bytes.
+streams in — into a file when given a folder, so the image is not held
+either (:mod:`bot.generation.blobs`) — leaving a placeholder in the skeleton.
+The skeleton is then parsed normally; placeholders are swapped for the
+decoded bytes or their file.
 """
 
 from __future__ import annotations

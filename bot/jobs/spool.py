@@ -38,6 +38,7 @@ MANIFEST = "delivery.json"
 TEMPORARY = ".tmp-"
 INCOMING = ".incoming"
 LOCK = ".lock"
+_LOCKING = os.O_CREAT | os.O_RDWR
 
 
 class SpoolFull(Exception):
@@ -64,6 +65,7 @@ class Spool:
         # Where this process's gateway answers are decoded (made by :meth:`open`).
         self.incoming = root / INCOMING / f"{os.getpid()}-{secrets.token_hex(4)}"
         self._lock: int | None = None  # held on ``incoming`` while this process lives
+        self._locked = True  # False where the filesystem has no locks: nothing is swept
 
     def open(self, keep: set[str]) -> None:
         """Create the folder; remove half-written jobs and any job not in ``keep``
@@ -96,11 +98,20 @@ class Spool:
         folder.mkdir(exist_ok=True)
         if self._lock is None:
             self._lock = os.open(self.incoming.with_name(self.incoming.name + LOCK), _LOCKING)
-            fcntl.flock(self._lock, fcntl.LOCK_EX)  # a new name: nobody else has it
-        for name in {entry.name.removesuffix(LOCK) for entry in folder.iterdir()}:
-            if name != self.incoming.name and not _held(folder / (name + LOCK)):
-                shutil.rmtree(folder / name, ignore_errors=True)
-                (folder / (name + LOCK)).unlink(missing_ok=True)
+            try:
+                fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new name: ours
+            except OSError as exc:  # a filesystem without locks (some network mounts)
+                logger.warning(
+                    "cannot lock %s (%s): files left there by killed processes are kept",
+                    folder,
+                    exc.strerror or exc,
+                )
+                self._locked = False
+        if self._locked:
+            for name in {entry.name.removesuffix(LOCK) for entry in folder.iterdir()}:
+                if name != self.incoming.name and not _held(folder / (name + LOCK)):
+                    shutil.rmtree(folder / name, ignore_errors=True)
+                    (folder / (name + LOCK)).unlink(missing_ok=True)
         self.incoming.mkdir(exist_ok=True)
 
     def _job_folders(self) -> Iterator[Path]:
@@ -202,18 +213,18 @@ def _sync(path: Path) -> None:
         os.close(fd)
 
 
-_LOCKING = os.O_CREAT | os.O_RDWR
-
-
 def _held(lock: Path) -> bool:
-    """Whether a live process holds ``lock`` (a missing one is held by nobody)."""
+    """Whether a live process may hold ``lock``: a missing one is held by nobody, one
+    that cannot be tried is taken as held (its folder is kept)."""
     try:
         fd = os.open(lock, os.O_RDWR)
     except FileNotFoundError:
         return False
+    except OSError:
+        return True
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    except OSError:
         return True
     finally:
         os.close(fd)
