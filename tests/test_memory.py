@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import resource
 import signal
 import tracemalloc
 from collections.abc import Callable, Sequence
@@ -53,14 +54,19 @@ def answer_body(png: bytes) -> bytes:
     return json.dumps({"code": 0, "data": {"choices": choices}}).encode()
 
 
+def feed(reader: AnswerReader, body: bytes) -> None:
+    """In 64 KiB chunks, as the network delivers a big answer."""
+    for start in range(0, len(body), 64 * 1024):
+        reader.feed(body[start : start + 64 * 1024])
+
+
 def test_decoding_an_answer_into_a_folder_never_holds_the_image(tmp_path: Path) -> None:
     png = render_noise_png(1024, 1024)  # ≈3 MB, incompressible
     body = answer_body(png)
     reader = AnswerReader(expected_size=len(body), blob_folder=tmp_path)
     tracemalloc.start()
     try:
-        for start in range(0, len(body), 64 * 1024):
-            reader.feed(body[start : start + 64 * 1024])
+        feed(reader, body)
         answer = parse_read_answer(reader)
         _, peak = tracemalloc.get_traced_memory()
     finally:
@@ -116,20 +122,44 @@ async def test_a_skipped_thought_image_leaves_no_file(
 def test_a_big_string_that_is_not_an_image_leaves_no_file(tmp_path: Path) -> None:
     body = answer_body(b"\0" * 200_000)
     reader = AnswerReader(blob_folder=tmp_path)
-    reader.feed(body)
+    feed(reader, body)
     with pytest.raises(MalformedAnswer, match="broken"):
         parse_read_answer(reader)
     reader.discard()
     assert files_in(tmp_path) == []
 
 
-def test_a_folder_that_refuses_files_falls_back_to_memory(tmp_path: Path) -> None:
+def test_a_folder_that_refuses_files_falls_back_to_memory(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     png = render_noise_png(256, 256)
     reader = AnswerReader(blob_folder=tmp_path / "missing")
-    reader.feed(answer_body(png))
+    feed(reader, answer_body(png))
     (image,) = parse_read_answer(reader).images
     assert image.path is None
     assert image.data == png
+    assert "cannot decode into" in caplog.text
+
+
+def test_a_disk_that_stops_taking_the_file_midway_falls_back_to_memory(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    png = render_noise_png(400, 400)  # ≈480 KB
+    reader = AnswerReader(blob_folder=tmp_path)
+    # A real limit on file size: past 100 KB the kernel refuses writes (EFBIG).
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, limit[1]))
+    try:
+        feed(reader, answer_body(png))
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limit)
+        signal.signal(signal.SIGXFSZ, handler)
+    (image,) = parse_read_answer(reader).images
+    assert image.path is None
+    assert image.data == png
+    assert files_in(tmp_path) == [], "the half-written file is gone"
+    assert "File too large" in caplog.text
 
 
 @dataclass
@@ -230,7 +260,8 @@ async def test_a_big_image_spooled_by_a_killed_bot_is_delivered_whole_after_rest
         slack.outage(3600, "upload")
         fields = slash_command("a big cat", user="U0ALICE", channel="C0GENERAL")
         assert (await bot.sender.command(fields)).status == 200
-        await eventually(lambda: [f for f in files_left(spool) if f.endswith(".png")], limit=20)
+        # Spooled: the job's folder is renamed into place whole.
+        await eventually(lambda: [d for d in spool.iterdir() if d.name[0] != "."], limit=20)
         await bot.stop(signal.SIGKILL)
     dead = spool / ".incoming" / "1-dead"
     dead.mkdir(exist_ok=True)
