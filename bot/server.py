@@ -86,9 +86,11 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
     # Replicas on one PostgreSQL journal share one pacer: the gateway's limits hold
     # whatever their number.
     pacer = journal.shared_pacer(settings.concurrency, settings.min_interval)
+    # Made images are decoded straight into the spool's filesystem, never whole in memory.
+    spool = Spool(settings.spool_path, settings.spool_max_mb * 1024**2)
     async with (
         aiohttp.ClientSession(connector=connector) as session,
-        open_generation_client(settings, pacer) as generator,
+        open_generation_client(settings, pacer, spool.incoming) as generator,
     ):
         metrics = Metrics()
         client = create_web_client(settings, session, metrics)
@@ -123,7 +125,7 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
             resume_within=settings.resume_within,
             metrics=metrics,
             queue=journal.shared_queue(settings.concurrency, settings.min_interval),
-            spool=Spool(settings.spool_path, settings.spool_max_mb * 1024**2),
+            spool=spool,
             deliver_within=settings.deliver_within,
         )
         bolt = build_bolt_app(settings, client, identity)

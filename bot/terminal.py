@@ -145,7 +145,7 @@ def _save(
             raise result
         folder.mkdir(parents=True, exist_ok=True)
         for image in result.images:
-            print(_write_new(folder, stem, image.extension, image.data))
+            print(_write_new(folder, stem, image.extension, image.read()))
             print(
                 f"  {image.width}x{image.height} {image.mime_type} · "
                 f"{result.elapsed:.0f}s · logid {result.logid}",

@@ -118,6 +118,7 @@ async def make_client(
         read_timeout: float = 10.0,
         max_attempts: int = 3,
         within: float = 30.0,
+        blob_folder: Path | None = None,
     ) -> GenerationClient:
         http = httpx.AsyncClient(timeout=httpx.Timeout(read_timeout, connect=2.0))
         opened.append(http)
@@ -129,6 +130,7 @@ async def make_client(
             pacer=Pacer(concurrency, min_interval),
             retry=RetryPolicy(max_attempts=max_attempts, within=within, backoff=0.05),
             timeout=read_timeout,
+            blob_folder=blob_folder,
         )
 
     yield make

@@ -31,8 +31,11 @@ def journal_states(tmp_path: Path) -> list[str]:
 
 
 def spooled(tmp_path: Path) -> list[str]:
+    """The jobs in the spool (not the folder where images are being made)."""
     spool = tmp_path / "data" / "spool"
-    return sorted(p.name for p in spool.iterdir()) if spool.exists() else []
+    return (
+        sorted(p.name for p in spool.iterdir() if p.name != ".incoming") if spool.exists() else []
+    )
 
 
 async def ask(bot: RunningBot, slack: SlackStandIn, prompt: str, *, mention: bool) -> Message:

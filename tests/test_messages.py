@@ -146,7 +146,7 @@ def test_counts_and_the_price_before_generating() -> None:
 
 def test_an_interruption_says_its_true_age() -> None:
     from bot.jobs.outcomes import Interrupted
-    from bot.slack.publisher import outcome_text
+    from bot.slack.outcome_text import outcome_text
 
     assert "3 seconds ago" in outcome_text(job(), Interrupted(3.2))
     assert "1 minute ago" in outcome_text(job(), Interrupted(65))
@@ -194,7 +194,7 @@ def test_a_4000_character_chinese_prompt_fits_cards_modals_and_home_in_chinese()
 
 def test_restart_notes_in_chinese() -> None:
     from bot.jobs.outcomes import Interrupted, Paused
-    from bot.slack.publisher import outcome_text
+    from bot.slack.outcome_text import outcome_text
 
     with speaking(CHINESE):
         assert outcome_text(job(), Interrupted(3.2)).startswith("⚠️ 3 秒前机器人重启")

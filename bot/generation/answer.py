@@ -15,9 +15,10 @@ from typing import Any
 
 import pybase64
 
+from bot.generation.blobs import BadBlob, Blob, BlobFile
 from bot.generation.errors import Declined, GatewayErrorCode, MalformedAnswer
-from bot.generation.images import GeneratedImage, ImageBytes, NotAnImage, identify
-from bot.generation.stream import PLACEHOLDER, AnswerReader, BadBlob
+from bot.generation.images import GeneratedImage, ImageBytes, NotAnImage, identify, identify_file
+from bot.generation.stream import PLACEHOLDER, AnswerReader
 
 
 @dataclass(frozen=True)
@@ -93,8 +94,9 @@ def parse_read_answer(
     return Answer(images=tuple(images), text=text, finish_reason=finish_reason)
 
 
-def _data(encoded: str, blobs: list[bytearray | BadBlob], logid: str | None) -> ImageBytes:
-    """The image bytes: decoded while streaming (big images) or here (small ones)."""
+def _data(encoded: str, blobs: list[Blob], logid: str | None) -> ImageBytes | BlobFile:
+    """The image bytes, or the file holding them: decoded while streaming (big
+    images) or here (small ones)."""
     if encoded.startswith(PLACEHOLDER):
         # The gateway could send a look-alike string: only a real blob's index counts.
         index = encoded.removeprefix(PLACEHOLDER)
@@ -116,12 +118,12 @@ def _text_or_none(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _image(inline: object, blobs: list[bytearray | BadBlob], logid: str | None) -> GeneratedImage:
+def _image(inline: object, blobs: list[Blob], logid: str | None) -> GeneratedImage:
     encoded = inline.get("data") if isinstance(inline, dict) else None
     if not isinstance(encoded, str) or not encoded:
         raise MalformedAnswer("an image in the answer has no data", logid=logid)
     data = _data(encoded, blobs, logid)
     try:
-        return identify(data)
+        return identify_file(data.path) if isinstance(data, BlobFile) else identify(data)
     except NotAnImage as exc:
         raise MalformedAnswer(f"an image in the answer is broken: {exc}", logid=logid) from exc

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import httpx
 
@@ -113,6 +114,10 @@ class GenerationClient:
     byte read (a gateway trickling one byte a second would otherwise hold a pacing
     slot forever), and its answer a ceiling in bytes. Text from the gateway that
     reaches an error message is scrubbed of the key (gateways echo request URLs).
+
+    With a ``blob_folder``, images are decoded straight into files there (see
+    :class:`~bot.generation.images.GeneratedImage`); they are the caller's to keep
+    or remove. A call that fails leaves none behind.
     """
 
     def __init__(
@@ -125,8 +130,10 @@ class GenerationClient:
         pacer: CallPacer,
         retry: RetryPolicy | None = None,
         timeout: float = 300.0,
+        blob_folder: Path | None = None,
     ) -> None:
         self._http = http
+        self._blob_folder = blob_folder
         self._endpoint = endpoint
         self._api_key = api_key
         self._model = model
@@ -190,9 +197,19 @@ class GenerationClient:
             )
 
     async def _call(self, request: ImageRequest, logid: str) -> Answer:
+        reader = AnswerReader(blob_folder=self._blob_folder)
+        try:
+            answer = await self._read(request, logid, reader)
+        except BaseException:  # cancelled too: a call given up leaves no file behind
+            reader.discard()
+            raise
+        reader.discard(keep={image.path for image in answer.images if image.path})
+        return answer
+
+    async def _read(self, request: ImageRequest, logid: str, reader: AnswerReader) -> Answer:
         try:
             async with asyncio.timeout(self._timeout):
-                reader = await self._read_answer(request, logid)
+                await self._read_answer(request, logid, reader)
             return parse_read_answer(reader, logid=logid, redact=self._redact)
         except GenerationError:
             raise
@@ -209,7 +226,7 @@ class GenerationClient:
             logger.warning("unreadable gateway answer logid=%s", logid, exc_info=True)
             raise MalformedAnswer("the gateway's answer could not be read", logid=logid) from exc
 
-    async def _read_answer(self, request: ImageRequest, logid: str) -> AnswerReader:
+    async def _read_answer(self, request: ImageRequest, logid: str, reader: AnswerReader) -> None:
         headers = {"Content-Type": "application/json", "X-TT-LOGID": logid}
         content = json.dumps(request.body(self._model), ensure_ascii=False).encode()
         async with self._http.stream(
@@ -226,12 +243,11 @@ class GenerationClient:
             if size is not None and size > MAX_ANSWER_BYTES:
                 raise _too_large(logid)
             # Decoded as it arrives: the body is never held whole (see stream.py).
-            reader = AnswerReader(expected_size=size)
+            reader.expected_size = size
             async for chunk in response.aiter_bytes():
                 if reader.size + len(chunk) > MAX_ANSWER_BYTES:
                     raise _too_large(logid)
                 reader.feed(chunk)
-        return reader
 
 
 def _too_large(logid: str) -> AnswerTooLarge:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 
@@ -14,10 +15,11 @@ from bot.settings import Settings
 
 @asynccontextmanager
 async def open_generation_client(
-    settings: Settings, pacer: CallPacer | None = None
+    settings: Settings, pacer: CallPacer | None = None, blob_folder: Path | None = None
 ) -> AsyncIterator[GenerationClient]:
     """A client for the configured gateway; its HTTP client is closed on exit. Its
-    calls are paced by ``pacer``, else within this process by the settings.
+    calls are paced by ``pacer``, else within this process by the settings; it
+    decodes images into files in ``blob_folder``, else in memory.
 
     Raises:
         SettingsError: ``BANANA_API_KEY`` is not set (nothing is sent).
@@ -39,4 +41,5 @@ async def open_generation_client(
                 backoff=settings.backoff,
             ),
             timeout=settings.call_timeout,
+            blob_folder=blob_folder,
         )

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import pybase64
 from PIL import Image
@@ -74,17 +76,44 @@ ImageBytes = bytes | bytearray
 
 @dataclass(frozen=True, repr=False)
 class GeneratedImage:
-    data: ImageBytes
+    """A made image: its bytes in memory (``data``), or in a file (``path``) when the
+    client was given a folder for them — then it is never held whole in memory."""
+
     mime_type: str
     width: int
     height: int
+    size: int  # bytes
+    data: ImageBytes | None = None
+    path: Path | None = None
+
+    def __post_init__(self) -> None:
+        if (self.data is None) == (self.path is None):
+            raise ValueError("an image is in memory or in a file, one of the two")
 
     @property
     def extension(self) -> str:
         return _EXTENSIONS.get(self.mime_type, "bin")
 
+    def read(self) -> bytes | bytearray:
+        """The whole image (small ones, the CLI): from memory, or read from its file.
+
+        Raises:
+            OSError: its file cannot be read.
+        """
+        if self.data is not None:
+            return self.data
+        assert self.path is not None
+        return self.path.read_bytes()
+
+    def moved_to(self, path: Path) -> GeneratedImage:
+        """The same image, now in the file at ``path``."""
+        return replace(self, data=None, path=path)
+
     def __repr__(self) -> str:
-        return f"GeneratedImage({self.mime_type}, {self.width}x{self.height}, {len(self.data)} B)"
+        where = "in memory" if self.path is None else self.path.name
+        return (
+            f"GeneratedImage({self.mime_type}, {self.width}x{self.height}, {self.size} B, {where})"
+        )
 
 
 def identify(data: ImageBytes) -> GeneratedImage:
@@ -94,10 +123,28 @@ def identify(data: ImageBytes) -> GeneratedImage:
         NotAnImage: the bytes are not PNG, JPEG, WebP or GIF.
         ImageTooLarge: the header claims more than :data:`MAX_PIXELS` pixels.
     """
+    mime, width, height = _identify_header(bytes(data[:_HEADER_BYTES]))
+    return GeneratedImage(mime, width, height, len(data), data=data)
+
+
+def identify_file(path: Path) -> GeneratedImage:
+    """:func:`identify` for an image in a file: only its header is read.
+
+    Raises:
+        NotAnImage: see :func:`identify`.
+        OSError: the file cannot be read.
+    """
+    with path.open("rb") as file:
+        header = file.read(_HEADER_BYTES)
+        size = os.fstat(file.fileno()).st_size
+    mime, width, height = _identify_header(header)
+    return GeneratedImage(mime, width, height, size, path=path)
+
+
+def _identify_header(header: bytes) -> tuple[str, int, int]:
     # The headers sit at the start; no need to hand Pillow megabytes.
-    header = io.BytesIO(bytes(data[:_HEADER_BYTES]))
     try:
-        with _reading_untrusted_bytes(), Image.open(header) as image:
+        with _reading_untrusted_bytes(), Image.open(io.BytesIO(header)) as image:
             mime = Image.MIME.get(image.format or "", "")
             width, height = image.size
     except UnreadableImage as exc:
@@ -106,7 +153,7 @@ def identify(data: ImageBytes) -> GeneratedImage:
         raise ImageTooLarge((width, height))
     if mime not in _EXTENSIONS:
         raise NotAnImage(f"unsupported image format {mime or 'unknown'}")
-    return GeneratedImage(data=data, mime_type=mime, width=width, height=height)
+    return mime, width, height
 
 
 # Names Windows keeps for devices, whatever the extension: ``con.png`` is the console.

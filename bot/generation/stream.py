@@ -4,16 +4,22 @@ A 2K image comes as 10–17 MB of base64 inside a JSON string. Parsing the body
 whole costs three copies (the body, the string, the bytes) and a long stall.
 :class:`AnswerReader` instead copies the JSON *around* big strings into a
 small skeleton and base64-decodes each big string chunk by chunk as it
-streams in, leaving a placeholder in the skeleton. The skeleton is then
-parsed normally; placeholders are swapped for the decoded bytes.
+streams in — into a file when given a folder, so the image is not held
+either (:mod:`bot.generation.blobs`) — leaving a placeholder in the skeleton.
+The skeleton is then parsed normally; placeholders are swapped for the
+decoded bytes or their file.
 """
 
 from __future__ import annotations
 
 import binascii
 import re
+from collections.abc import Collection
+from pathlib import Path
 
 import pybase64
+
+from bot.generation.blobs import BadBlob, Blob, BlobFile, BlobWriter
 
 BIG_STRING = 64 * 1024  # longer JSON strings are taken for base64 image data
 MAX_PRESIZE = 64 * 1024 * 1024  # never trust a Content-Length beyond this
@@ -22,31 +28,32 @@ _ESCAPES_IN_BASE64 = ((b"\\/", b"/"), (b"\\n", b""), (b"\\r", b""))
 _BASE64_TEXT = re.compile(rb"[A-Za-z0-9+/=]*\\?")
 
 
-class BadBlob:
-    """A big string that was not valid base64."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-
 class AnswerReader:
-    """Feed body chunks with :meth:`feed`; :meth:`finish` returns the skeleton and blobs."""
+    """Feed body chunks with :meth:`feed`; :meth:`finish` returns the skeleton and blobs.
 
-    def __init__(self, big_string: int = BIG_STRING, expected_size: int | None = None) -> None:
+    Big strings are decoded into files in ``blob_folder`` when it is given, else in
+    memory. The files are the reader's until :meth:`discard` lets go of all but
+    those kept: whoever reads an answer calls it, whatever happens.
+    """
+
+    def __init__(
+        self,
+        big_string: int = BIG_STRING,
+        expected_size: int | None = None,
+        blob_folder: Path | None = None,
+    ) -> None:
         self._big_string = big_string
-        self._expected_size = expected_size  # the body's Content-Length, when known
+        self.expected_size = expected_size  # the body's Content-Length, when known
+        self._blob_folder = blob_folder
         self._skeleton = bytearray()
-        self.blobs: list[bytearray | BadBlob] = []
+        self.blobs: list[Blob] = []
         self._in_string = False
         self._plain_text = False  # the current string is long but not base64: keep it
         self._escaped = False  # the previous byte in a small string was a backslash
         self._string_start = 0  # where the current small string's content starts
-        # Decoded bytes of the current big string, written into one buffer sized
-        # up front from the Content-Length: growing it chunk by chunk reallocates
-        # (and copies) it dozens of times and leaves holes in the heap, costing
-        # CPU and peak memory under a burst. A final bytes() copy would too.
-        self._big: bytearray | None = None
-        self._filled = 0  # bytes of ``_big`` written so far
+        # Decoded bytes of the current big string, on their way to a file (or to
+        # one buffer sized up front from the Content-Length).
+        self._big: BlobWriter | None = None
         self._pending = b""  # base64 not yet decoded (a partial quartet or escape)
         self._bad: str | None = None
         self.size = 0
@@ -102,8 +109,8 @@ class AnswerReader:
                 return position
             del self._skeleton[self._string_start :]
             unread = len(chunk) - position
-            self._big = bytearray(self._presize(len(content) + unread))
-            self._filled, self._pending, self._bad = 0, b"", None
+            self._big = BlobWriter(self._blob_folder, self._presize(len(content) + unread))
+            self._pending, self._bad = b"", None
             if self._escaped:  # the escape's second byte has not arrived yet
                 self._escaped = False
             self._decode(content)
@@ -138,7 +145,7 @@ class AnswerReader:
             tail = b""
         cut = len(data) - len(data) % 4
         try:
-            self._write(pybase64.b64decode(memoryview(data)[:cut], validate=True))
+            self._big.write(pybase64.b64decode(memoryview(data)[:cut], validate=True))
         except binascii.Error as exc:
             self._bad = f"not valid base64 ({exc})"
             return
@@ -146,28 +153,21 @@ class AnswerReader:
 
     def _presize(self, text_so_far: int) -> int:
         """Room for the decoded string: at most 3/4 of the body still to come."""
-        if not self._expected_size:
+        if not self.expected_size:
             return 0
-        remaining = self._expected_size - self.size + text_so_far
+        remaining = self.expected_size - self.size + text_so_far
         return max(0, min(remaining * 3 // 4 + 3, MAX_PRESIZE))
-
-    def _write(self, decoded: bytes) -> None:
-        assert self._big is not None
-        end = self._filled + len(decoded)
-        self._big[self._filled : end] = decoded  # grows the buffer only if it is too small
-        self._filled = end
 
     def _close_big(self) -> None:
         assert self._big is not None
         if not self._bad and self._pending:
             padded = self._pending + b"=" * (-len(self._pending) % 4)
             try:
-                self._write(pybase64.b64decode(padded, validate=True))
+                self._big.write(pybase64.b64decode(padded, validate=True))
             except binascii.Error as exc:
                 self._bad = f"not valid base64 ({exc})"
-        del self._big[self._filled :]  # what the Content-Length over-estimated
         index = len(self.blobs)
-        self.blobs.append(BadBlob(self._bad) if self._bad else self._big)
+        self.blobs.append(self._big.close(self._bad))
         self._skeleton += f'\\u0000blob:{index}"'.encode()
         self._big, self._pending, self._bad, self._in_string = None, b"", None, False
 
@@ -176,3 +176,15 @@ class AnswerReader:
         if self._big is not None:  # the body ended inside a string: broken JSON anyway
             self._close_big()
         return bytes(self._skeleton)
+
+    def discard(self, keep: Collection[Path] = ()) -> None:
+        """Remove the files of this answer's big strings, but those in ``keep``."""
+        if self._big is not None:
+            self._big.discard()
+            self._big = None
+        for blob in self.blobs:
+            if isinstance(blob, BlobFile) and blob.path not in keep:
+                blob.path.unlink(missing_ok=True)
+
+
+__all__ = ["PLACEHOLDER", "AnswerReader", "BadBlob", "BlobFile"]

@@ -91,21 +91,22 @@ class Delivery:
         attempts: int,
     ) -> Outcome:
         """Spool freshly generated images (the job is journaled ``spooled``), then
-        deliver them. Past the spool's cap they are delivered from memory."""
+        deliver them. Past the spool's cap they are delivered from where they were
+        made (a file the caller removes afterwards, or memory), not across a restart."""
         load: Load
         try:
             if self._spool is None:
                 raise SpoolFull("no spool")
-            await asyncio.to_thread(self._spool.save, job.id, images, delivery)
+            saved = await asyncio.to_thread(self._spool.save, job.id, images, delivery)
         except (SpoolFull, OSError) as exc:
-            logger.warning("job=%s not spooled, delivered from memory only: %s", job.id, exc)
+            logger.warning("job=%s not spooled, not kept across a restart: %s", job.id, exc)
             kept = list(images)
 
             async def load() -> list[GeneratedImage] | None:
                 return kept
 
         else:
-            load = self._first_from_memory(list(images), self._loader(job.id))
+            load = self._first_as_saved(saved, self._loader(job.id))
         images.clear()  # on disk now: the megabytes need not wait in memory for Slack
         return await self._until_delivered(
             job, ref, delivery, load, time.time() + self._within, attempts=attempts
@@ -119,9 +120,9 @@ class Delivery:
         return await self._until_delivered(job, ref, delivery, self._loader(job.id), deadline)
 
     @staticmethod
-    def _first_from_memory(images: list[GeneratedImage], spooled: Load) -> Load:
-        """The first attempt uploads the images still in memory (no read back from disk);
-        they are let go right after, and any retry reads the spool."""
+    def _first_as_saved(images: list[GeneratedImage], spooled: Load) -> Load:
+        """The first attempt uploads the images as the spool saved them (their headers
+        are not read back); any retry reads the spool."""
         kept: list[list[GeneratedImage]] = [images]
 
         async def load() -> list[GeneratedImage] | None:

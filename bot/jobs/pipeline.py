@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from functools import partial
+from pathlib import Path
 
 from bot.generation import (
     BadRequest,
@@ -115,13 +116,20 @@ class JobPipeline:
             await asyncio.gather(ticker, return_exceptions=True)
         input_names = request.input_names
         del request  # the images to edit are no longer needed
-        # Images ready before their status line (Slack still throttling its post) go
-        # where the job was asked; the status line, once up, becomes their card.
-        ref = status.result() if status.done() else None
-        if status.done() and ref is None:
-            return NotStarted()
-        job = progress.job or job  # as it ran: an edit may have taken its image's shape
-        return await self._outcome(job, ref, progress, results, input_names)
+        made = _files_of(results)
+        try:
+            # Images ready before their status line (Slack still throttling its post) go
+            # where the job was asked; the status line, once up, becomes their card.
+            ref = status.result() if status.done() else None
+            if status.done() and ref is None:
+                return NotStarted()
+            job = progress.job or job  # as it ran: an edit may have taken its image's shape
+            return await self._outcome(job, ref, progress, results, input_names)
+        finally:
+            # Delivered or not, the files the images were made in go: the spool took
+            # those it keeps (they are no longer there), and nothing else wants them.
+            for path in made:
+                path.unlink(missing_ok=True)
 
     async def _prepare(self, job: Job, progress: Progress) -> Prepared:
         """The job's gateway request, once a worker takes its first unit: the images to
@@ -250,3 +258,14 @@ class JobPipeline:
             ahead = await self._ahead(job.id) if progress.state == "queued" else None
             await self._publisher.show_status(job, ref, progress.view(ahead))
             await progress.moved(within=self._tick)
+
+
+def _files_of(results: Sequence[object]) -> list[Path]:
+    """The files the made images are in (none for images held in memory)."""
+    return [
+        image.path
+        for result in results
+        if isinstance(result, Generation)
+        for image in result.images
+        if image.path is not None
+    ]

@@ -2,11 +2,11 @@
 
 Handlers admit a :class:`Job` into the journal and hand it here. Its images
 become units in a round-robin :class:`FairQueue`; ``workers`` tasks take
-units and call the (paced) generation client; the job's task runs its
-:class:`JobPipeline` and hands the outcome to the publisher. Every task is
-held by the runner, every failure reaches the requester, and on shutdown
-running work gets a grace period while waiting work goes back to the journal
-for another process (or the next start).
+units and call the (paced) generation client (:mod:`bot.jobs.workers`); the
+job's task runs its :class:`JobPipeline`, and :mod:`bot.jobs.ending` has the
+outcome journaled and said. Every task is held by the runner, every failure
+reaches the requester, and on shutdown running work gets a grace period while
+waiting work goes back to the journal for another process (or the next start).
 
 Every job this process runs is leased to it in the journal; see
 :mod:`bot.jobs.takeover` for the keeping of leases and the taking over of
@@ -17,24 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
-from bot.generation import GenerationClient, GenerationError
+from bot.generation import GenerationClient
 from bot.jobs.delivery import Delivery
+from bot.jobs.ending import Ending
 from bot.jobs.fair_queue import FairQueue, QueueClosed, Unit, UnitQueue, fail
 from bot.jobs.job import Job, StatusRef
-from bot.jobs.journal import Entry, Journal, StoreError
+from bot.jobs.journal import Entry, Journal
 from bot.jobs.leases import LeaseLost
-from bot.jobs.outcomes import (
-    Cancelled,
-    Delivered,
-    Failed,
-    InputUnreadable,
-    NotStarted,
-    Outcome,
-    Paused,
-    Unexpected,
-)
+from bot.jobs.outcomes import Delivered, Failed, NotStarted, Outcome, Paused, Unexpected
 from bot.jobs.pipeline import JobPipeline
 from bot.jobs.progress import (
     CancelledUnit,
@@ -47,16 +38,10 @@ from bot.jobs.progress import (
 from bot.jobs.publisher import Publisher, PublishError, StatusView
 from bot.jobs.spool import Spool
 from bot.jobs.takeover import Takeover, status_ref
-from bot.logs import redact_query_keys
+from bot.jobs.workers import Workers
 from bot.metrics import Metrics
 
 logger = logging.getLogger(__name__)
-
-
-def _describe(error: Exception) -> str:
-    """For the journal, read by operators: the error's class and its (clipped) message,
-    with no gateway key in it (an error may echo its request URL)."""
-    return redact_query_keys(f"{type(error).__name__}: {error}")[:500]
 
 
 class JobRunner:
@@ -78,7 +63,6 @@ class JobRunner:
         self._delivery = Delivery(
             publisher, journal, spool, within=deliver_within, metrics=self._metrics
         )
-        self._generator = generator
         self._publisher = publisher
         self._journal = journal
         self._worker_count = workers
@@ -104,13 +88,15 @@ class JobRunner:
             resume_within=resume_within,
         )
         self._tasks: set[asyncio.Task[None]] = set()
-        self._workers: set[asyncio.Task[None]] = set()
         self._keeper: asyncio.Task[None] | None = None
-        self._in_flight = 0  # units being generated right now
+        self._workers = Workers(
+            generator, journal, self._queue, self._metrics, lambda job_id: self._jobs[job_id][2]
+        )
+        self._ending = Ending(publisher, journal, self._delivery)
         self._closing = False
         self._status_errors: dict[str, PublishError] = {}  # why a status line failed
         self._metrics.watch_queue(
-            lambda: len(self._queue), lambda: self._in_flight, self._oldest_waiting_since
+            lambda: len(self._queue), lambda: self._workers.in_flight, self._oldest_waiting_since
         )
 
     @property
@@ -125,9 +111,7 @@ class JobRunner:
         return len(self._tasks)
 
     def start(self) -> None:
-        for number in range(self._worker_count):
-            task = asyncio.create_task(self._work(), name=f"worker-{number}")
-            self._workers.add(task)
+        self._workers.start(self._worker_count)
         self._keeper = asyncio.create_task(self._takeover.keep_leases(), name="lease-keeper")
 
     def submit(self, job: Job, ref: StatusRef | None = None) -> None:
@@ -145,7 +129,7 @@ class JobRunner:
 
     async def _ahead(self, job_id: str) -> int | None:
         try:
-            return await self._queue.ahead(job_id, self._in_flight)
+            return await self._queue.ahead(job_id, self._workers.in_flight)
         except Exception:  # the shared line is out of reach: show no position this tick
             logger.exception("job=%s could not read its place in the queue", job_id)
             return None
@@ -181,7 +165,7 @@ class JobRunner:
             except LeaseLost:  # another process took it over; it answers the requester
                 log_event(job, "handed_over")
                 return
-            await self._conclude(job, ref, progress, outcome)
+            await self._ending.conclude(job, ref, progress, outcome)
 
         task = asyncio.create_task(deliver(), name=f"delivery-{job.id}")
         self._tasks.add(task)
@@ -206,11 +190,7 @@ class JobRunner:
             self._keeper.cancel()
             await asyncio.gather(self._keeper, return_exceptions=True)
         fail(await self._queue.close(), ShuttingDown)
-        if self._workers:
-            _, running = await asyncio.wait(set(self._workers), timeout=grace)
-            for worker in running:
-                worker.cancel()
-            await asyncio.gather(*running, return_exceptions=True)
+        await self._workers.stop(grace)
         if self._tasks:
             _, stuck = await asyncio.wait(set(self._tasks), timeout=max(grace, 5.0))
             for task in stuck:
@@ -220,67 +200,6 @@ class JobRunner:
             await self._journal.release_leases()
         except Exception:  # they lapse on their own within a lease
             logger.exception("could not release job leases")
-
-    # ---- the workers -----------------------------------------------------------------------
-    async def _work(self) -> None:
-        while await self._generate_next():
-            pass
-
-    async def _generate_next(self) -> bool:
-        """Take one unit and generate it; False once the queue is closed.
-
-        One call per unit, so a worker waiting for its next unit holds no
-        reference to the last image (megabytes each, under a burst).
-        """
-        try:
-            unit = await self._queue.get()
-        except QueueClosed:
-            return False
-        if not unit.result.done():
-            await self._generate(unit)
-        return True
-
-    async def _generate(self, unit: Unit[JobRequest]) -> None:
-        _, _, progress = self._jobs[unit.job_id]
-        if progress.state == "queued":
-            progress.state = "running"
-            await self._journal.update(unit.job_id, "running")
-        self._in_flight += 1
-        started, attempts = time.monotonic(), 0
-
-        def attempt(logid: str) -> None:
-            nonlocal attempts
-            attempts += 1
-            progress.attempt(logid)
-
-        try:
-            # The job's first unit fetches its images to edit; the others wait for them.
-            request = await unit.payload.ready()
-            started = time.monotonic()
-            generation = await self._generator.generate(
-                request, on_attempt=attempt, requester=unit.user
-            )
-        except GenerationError as exc:
-            self._observe_call(started, attempts)
-            unit.result.set_exception(exc)
-        except InputUnreadable as exc:
-            unit.result.set_exception(exc)
-        except asyncio.CancelledError:
-            unit.result.set_exception(ShuttingDown())
-            raise
-        except Exception as exc:  # a bug: still routed to the requester
-            logger.exception("job=%s unit failed unexpectedly", unit.job_id)
-            unit.result.set_exception(exc)
-        else:
-            self._observe_call(started, attempts)
-            unit.result.set_result(generation)
-        finally:
-            self._in_flight -= 1
-
-    def _observe_call(self, started: float, attempts: int) -> None:
-        """One image's gateway time and calls, whatever the answer."""
-        self._metrics.gateway_seconds.observe(time.monotonic() - started)
-        self._metrics.attempts.observe(attempts)
 
     # ---- one job -----------------------------------------------------------------------------
     async def _run(self, job: Job, existing: StatusRef | None) -> None:
@@ -305,7 +224,9 @@ class JobRunner:
         except asyncio.CancelledError:
             ref = status.result() if status.done() and not status.cancelled() else None
             status.cancel()
-            await asyncio.shield(self._conclude(progress.job or job, ref, progress, Paused()))
+            await asyncio.shield(
+                self._ending.conclude(progress.job or job, ref, progress, Paused())
+            )
             raise
         except Exception:  # the boundary: every failure reaches the requester
             logger.exception("job=%s failed unexpectedly", job.id)
@@ -314,11 +235,11 @@ class JobRunner:
             self._jobs.pop(job.id, None)
         ref = await status
         if isinstance(outcome, NotStarted) or (ref is None and not isinstance(outcome, Delivered)):
-            await self._not_started(job)
+            await self._ending.not_started(job, self._status_errors.pop(job.id, None))
             return
         # Delivered with no status line (posted where the job was asked, then Slack
         # refused the line): the images are there; only the card is missing.
-        await self._conclude(progress.job or job, ref, progress, outcome)
+        await self._ending.conclude(progress.job or job, ref, progress, outcome)
 
     async def _open_status(self, job: Job, existing: StatusRef | None) -> StatusRef | None:
         """The job's status line, journaled; None (logged) when it cannot be posted, and
@@ -337,60 +258,3 @@ class JobRunner:
             self._status_errors[job.id] = exc
             return None
         return ref
-
-    async def _not_started(self, job: Job) -> None:
-        """No status line: the requester hears it by what is left, and is charged nothing
-        (an image a worker had already started is dropped, never posted)."""
-        error = self._status_errors.pop(job.id, None)
-        await self._journal.update(job.id, "failed", error=_describe(error or Unexpected()))
-        log_event(job, "failed", error="status_not_posted")
-        await self._publisher.not_started(job)
-
-    async def _conclude(
-        self, job: Job, ref: StatusRef | None, progress: Progress, outcome: Outcome
-    ) -> None:
-        """Journal how the job ended, log it, and have the publisher say it."""
-        try:
-            await self._journal_outcome(job, progress, outcome)
-        except StoreError:  # a full disk: the requester is still told
-            logger.exception("job=%s: how it ended could not be journaled", job.id)
-        try:
-            await self._delivery.tell(job, ref, outcome)  # retried while Slack is away
-        except PublishError:
-            if not isinstance(outcome, Paused):
-                logger.exception("job=%s could not tell the requester how it ended", job.id)
-        if isinstance(outcome, Delivered):  # logged once it shows, as operators read it
-            log_event(
-                job,
-                "delivered",
-                images=outcome.images,
-                elapsed=f"{progress.elapsed:.1f}s",
-                logids=",".join(made.logid for made in outcome.made),
-            )
-
-    async def _journal_outcome(self, job: Job, progress: Progress, outcome: Outcome) -> None:
-        if isinstance(outcome, Failed):
-            progress.state = "failed"
-            # A delivery resumed after a restart knows no attempts: keep the journal's.
-            counted = (
-                {"attempts": progress.attempts, "logids": " ".join(progress.logids)}
-                if progress.logids
-                else {}
-            )
-            await self._journal.update(job.id, "failed", error=_describe(outcome.error), **counted)
-            log_event(
-                job,
-                "failed",
-                elapsed=f"{progress.elapsed:.1f}s",
-                logid=progress.logids[-1] if progress.logids else "-",
-            )
-        elif isinstance(outcome, Cancelled):
-            await self._journal.update(job.id, "cancelled")
-            log_event(job, "cancelled")
-        elif isinstance(outcome, Paused):
-            # Shutdown caught the job: it stays journaled — queued again if it was not
-            # made yet, and let go, so another process resumes it at once; a made one
-            # stays spooled (or maybe shared), for whoever takes it over.
-            if progress.state in ("queued", "running"):
-                await self._journal.release(job.id)
-            log_event(job, "paused")

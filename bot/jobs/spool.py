@@ -5,27 +5,40 @@ memory, so an outage or a restart never throws it away. One folder per job,
 written under a temporary name and renamed into place (a crash leaves either
 the whole job or a ``.tmp-`` folder that the next start removes), with what
 the result comment says of it in ``delivery.json``. The spool's size is
-capped (``BANANA_SPOOL_MAX_MB``): past it a job is delivered from memory only.
+capped (``BANANA_SPOOL_MAX_MB``): past it a job is delivered from where it was
+made, and not across a restart.
+
+Images are made straight into the spool's filesystem: each process decodes the
+gateway's answers into its own folder under ``.incoming`` (:attr:`Spool.incoming`),
+and saving a job renames those files into it — no second write, one fsync. A
+process holds a lock on its folder while it lives, so a process starting beside
+it (a shared volume) sweeps only the folders of processes that are gone.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
+import secrets
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.generation.images import GeneratedImage, NotAnImage, identify
+from bot.generation.images import GeneratedImage, NotAnImage, identify_file
 from bot.jobs.outcomes import Delivered, Made
 
 logger = logging.getLogger(__name__)
 
 MANIFEST = "delivery.json"
 TEMPORARY = ".tmp-"
+INCOMING = ".incoming"
+LOCK = ".lock"
+_LOCKING = os.O_CREAT | os.O_RDWR
 
 
 class SpoolFull(Exception):
@@ -49,6 +62,10 @@ class Spool:
     def __init__(self, root: Path, max_bytes: int) -> None:
         self.root = root
         self.max_bytes = max_bytes
+        # Where this process's gateway answers are decoded (made by :meth:`open`).
+        self.incoming = root / INCOMING / f"{os.getpid()}-{secrets.token_hex(4)}"
+        self._lock: int | None = None  # held on ``incoming`` while this process lives
+        self._locked = True  # False where the filesystem has no locks: nothing is swept
 
     def open(self, keep: set[str]) -> None:
         """Create the folder; remove half-written jobs and any job not in ``keep``
@@ -62,8 +79,11 @@ class Spool:
             if not os.access(self.root, os.W_OK):
                 raise PermissionError(13, "not writable")
             for entry in self.root.iterdir():
+                if entry.name == INCOMING:
+                    continue
                 if entry.name.startswith(TEMPORARY) or entry.name not in keep:
                     shutil.rmtree(entry, ignore_errors=True)
+            self._open_incoming()
         except OSError as exc:
             raise SpoolUnusable(
                 f"BANANA_SPOOL={self.root}: cannot create or write it ({exc.strerror or exc}); "
@@ -71,21 +91,55 @@ class Spool:
                 "or point BANANA_SPOOL elsewhere"
             ) from exc
 
+    def _open_incoming(self) -> None:
+        """Claim this process's folder for decoding into; remove those of processes
+        that are gone (their calls were abandoned with them)."""
+        folder = self.incoming.parent
+        folder.mkdir(exist_ok=True)
+        if self._lock is None:
+            self._lock = os.open(self.incoming.with_name(self.incoming.name + LOCK), _LOCKING)
+            try:
+                fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new name: ours
+            except OSError as exc:  # a filesystem without locks (some network mounts)
+                logger.warning(
+                    "cannot lock %s (%s): files left there by killed processes are kept",
+                    folder,
+                    exc.strerror or exc,
+                )
+                self._locked = False
+        if self._locked:
+            for name in {entry.name.removesuffix(LOCK) for entry in folder.iterdir()}:
+                if name != self.incoming.name and not _held(folder / (name + LOCK)):
+                    shutil.rmtree(folder / name, ignore_errors=True)
+                    (folder / (name + LOCK)).unlink(missing_ok=True)
+        self.incoming.mkdir(exist_ok=True)
+
+    def _job_folders(self) -> Iterator[Path]:
+        return (
+            entry
+            for entry in self.root.iterdir()
+            if entry.name != INCOMING and not entry.name.startswith(TEMPORARY)
+        )
+
     def size(self) -> int:
-        """Bytes held, over every job."""
-        return sum(f.stat().st_size for f in self.root.glob("*/*") if f.is_file())
+        """Bytes held, over every job (images being made are not held yet)."""
+        return sum(f.stat().st_size for d in self._job_folders() for f in d.iterdir())
 
     def jobs(self) -> int:
-        return sum(1 for d in self.root.iterdir() if not d.name.startswith(TEMPORARY))
+        return sum(1 for _ in self._job_folders())
 
-    def save(self, job_id: str, images: Sequence[GeneratedImage], delivery: Delivered) -> None:
-        """Write the job's images and comment, atomically, and flush them to disk.
+    def save(
+        self, job_id: str, images: Sequence[GeneratedImage], delivery: Delivered
+    ) -> list[GeneratedImage]:
+        """Keep the job's images and comment, atomically, flushed to disk; returns the
+        images as kept. An image in a file (made in :attr:`incoming`) is moved in, one
+        in memory written; when the save fails, the moved files are put back.
 
         Raises:
             SpoolFull: they would take the spool past ``max_bytes``.
             OSError: the disk would not take them.
         """
-        incoming = sum(len(image.data) for image in images)
+        incoming = sum(image.size for image in images)
         held = self.size()
         if held + incoming > self.max_bytes:
             raise SpoolFull(
@@ -95,17 +149,31 @@ class Spool:
         staging = self.root / f"{TEMPORARY}{job_id}"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
+        moved: list[tuple[Path, Path]] = []
+        kept: list[GeneratedImage] = []
         try:
             for number, image in enumerate(images):
-                # Straight from the decode buffer: a copy would double each image in memory.
-                _write(staging / f"{number}.{image.extension}", image.data)
+                name = f"{number}.{image.extension}"
+                if image.path is not None:
+                    os.replace(image.path, staging / name)
+                    moved.append((image.path, staging / name))
+                    _sync(staging / name)
+                else:  # straight from the decode buffer: a copy would double it in memory
+                    assert image.data is not None
+                    _write(staging / name, image.data)
+                kept.append(image.moved_to(self.root / job_id / name))
             manifest = _manifest(delivery)
             _write(staging / MANIFEST, json.dumps(manifest).encode())
+            _sync(staging)
             os.replace(staging, self.root / job_id)
-            _sync_folder(self.root)
+            _sync(self.root)
         except BaseException:
+            for made, taken in moved:
+                with contextlib.suppress(OSError):  # the image is lost either way
+                    os.replace(taken, made)
             shutil.rmtree(staging, ignore_errors=True)
             raise
+        return kept
 
     def load(self, job_id: str) -> Spooled | None:
         """The job's spooled images, or None when there are none (never spooled,
@@ -117,7 +185,7 @@ class Spool:
                 (f for f in folder.iterdir() if f.name != MANIFEST),
                 key=lambda f: int(f.name.split(".")[0]),
             )
-            images = [identify(f.read_bytes()) for f in files]
+            images = [identify_file(f) for f in files]
             return Spooled(images, _delivery(manifest, len(images)), float(manifest["spooled_at"]))
         except (OSError, ValueError, KeyError, TypeError, NotAnImage):
             if folder.exists():
@@ -136,13 +204,31 @@ def _write(path: Path, data: bytes | bytearray) -> None:
         os.fsync(file.fileno())
 
 
-def _sync_folder(folder: Path) -> None:
-    """Make the rename itself durable."""
-    fd = os.open(folder, os.O_RDONLY)
+def _sync(path: Path) -> None:
+    """Flush a file (written by whoever made it) or a folder (its renames) to disk."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _held(lock: Path) -> bool:
+    """Whether a live process may hold ``lock``: a missing one is held by nobody, one
+    that cannot be tried is taken as held (its folder is kept)."""
+    try:
+        fd = os.open(lock, os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 def _manifest(delivery: Delivered) -> dict[str, object]:

@@ -9,29 +9,19 @@ import logging
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 
-from bot.generation import GeneratedImage, GenerationError
+from bot.generation import GeneratedImage
 from bot.jobs.job import Job, StatusRef
-from bot.jobs.outcomes import (
-    Cancelled,
-    Delivered,
-    Failed,
-    InputUnreadable,
-    Interrupted,
-    JobError,
-    Outcome,
-    Paused,
-    Undelivered,
-    UploadRefused,
-)
+from bot.jobs.outcomes import Delivered, Failed, InputUnreadable, Outcome, Paused
 from bot.jobs.publisher import InputFile, PublishError, StatusView, UploadedFile, transient
 from bot.slack import mrkdwn, views
-from bot.slack.downloads import NOT_ON_SLACK, TOO_LARGE, FileFetcher
+from bot.slack.downloads import FileFetcher
 from bot.slack.errors import UNREACHABLE, DeliveryError
 from bot.slack.languages import Languages
+from bot.slack.outcome_text import outcome_text, reason_text, result_comment
 from bot.slack.panel import PanelStatus, in_panel
 from bot.slack.status import StatusLines
 from bot.slack.writer import SlackWriter
-from bot.text import count, say, speaking
+from bot.text import say, speaking
 
 logger = logging.getLogger(__name__)
 
@@ -42,37 +32,6 @@ REACTION_FAILED = "x"
 
 def _publish_error(exc: DeliveryError) -> PublishError:
     return PublishError(str(exc), code=exc.code, retry_after=exc.retry_after)
-
-
-def reason_text(error: JobError, *, max_input_bytes: int = 0) -> str:
-    """Why a job failed, for its status line."""
-    if isinstance(error, GenerationError):
-        return mrkdwn.failure_text(error)
-    if isinstance(error, InputUnreadable):
-        if error.code == NOT_ON_SLACK:
-            return say("failure.input_external")
-        if error.code == TOO_LARGE:
-            return say("failure.input_too_large", limit=mrkdwn.byte_size(max_input_bytes))
-        return say("failure.input", detail=mrkdwn.escape(error.code))
-    if isinstance(error, Undelivered) and error.waited:
-        return say("failure.undelivered")
-    if isinstance(error, UploadRefused):
-        return say("failure.upload", detail=mrkdwn.escape(error.code))
-    return say("unexpected")
-
-
-def outcome_text(job: Job, outcome: Interrupted | Cancelled | Paused) -> str:
-    request = mrkdwn.request_line(job)
-    if isinstance(outcome, Cancelled):
-        return say("status.cancelled", request=request)
-    if isinstance(outcome, Paused):
-        return say("status.paused", request=request)
-    retry = mrkdwn.retry_command(job)
-    if outcome.during_upload:
-        return say("status.interrupted_upload", request=request, retry=retry)
-    seconds = max(1, round(outcome.age))
-    ago = count("ago.seconds", seconds) if seconds < 60 else count("ago.minutes", seconds // 60)
-    return say("status.interrupted", ago=ago, request=request, retry=retry)
 
 
 def _reply_thread(job: Job) -> str | None:
@@ -174,7 +133,7 @@ class SlackPublisher:
         delivery: Delivered,
     ) -> list[str]:
         with await self._speaking_to(job):
-            comment = self._comment(job, delivery)
+            comment = result_comment(job, delivery, self._writer.permalink)
             uploaded = [{"id": f.id, "title": f.title} for f in files]
             # No status line yet (Slack is throttling its post): where the job was asked.
             channel = ref.conversation if ref else job.channel
@@ -189,27 +148,6 @@ class SlackPublisher:
                 except DeliveryError as again:
                     raise _publish_error(again) from again
             return [f.id for f in files]
-
-    def _comment(self, job: Job, delivery: Delivered) -> str:
-        comment = mrkdwn.result_comment(
-            user=job.user,
-            prompt=job.prompt,
-            options=job.options,
-            elapsed=delivery.elapsed,
-            generations=delivery.made,
-            failures=delivery.failures,
-        )
-        if delivery.input_names:
-            comment = f"{mrkdwn.inputs_note(delivery.input_names)}\n{comment}"
-        if job.parent:  # a re-roll or variation links back to what it came from
-            origin = delivery.origin
-            url = None
-            if origin is not None:
-                url = self._writer.permalink(origin.conversation, origin.message, origin.thread)
-            comment = f"{mrkdwn.origin_note(url)}\n{comment}"
-        if delivery.version:
-            comment = say("result.version", version=delivery.version, comment=comment)
-        return comment
 
     async def finish(self, job: Job, ref: StatusRef | None, outcome: Outcome) -> None:
         with await self._speaking_to(job):

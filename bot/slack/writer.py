@@ -195,32 +195,32 @@ class SlackWriter:
 
     # Uploads take the three steps of ``files_upload_v2`` (get an upload URL per
     # file, send the bytes there, complete into the conversation), but send each
-    # image straight from the buffer it was decoded into, in slices: the SDK's
-    # helper wants ``bytes`` and hands the whole body to the socket at once,
-    # which doubles the memory of every upload in flight (see bench/).
+    # image in slices from its file (or the buffer it was decoded into): the SDK's
+    # helper wants ``bytes`` and hands the whole body to the socket at once, which
+    # would hold every upload in flight whole in memory (see bench/).
     async def _send_files(
         self, prompt: str, images: Sequence[GeneratedImage]
     ) -> list[dict[str, str]]:
         files = []
         for name, image in file_names(prompt, images):
             answer = await self._client.files_getUploadURLExternal(
-                filename=name, length=len(image.data), alt_txt=prompt[:1000]
+                filename=name, length=image.size, alt_txt=prompt[:1000]
             )
-            await self._put(str(answer["upload_url"]), image.data, name)
+            await self._put(str(answer["upload_url"]), image, name)
             files.append({"id": str(answer["file_id"]), "title": file_title(prompt)})
         return files
 
-    async def _put(self, url: str, data: bytes | bytearray, name: str) -> None:
-        headers = {"Content-Type": "application/octet-stream", "Content-Length": str(len(data))}
+    async def _put(self, url: str, image: GeneratedImage, name: str) -> None:
+        headers = {"Content-Type": "application/octet-stream", "Content-Length": str(image.size)}
         try:
-            async with self._session.post(url, data=slices(data), headers=headers) as response:
+            async with self._session.post(url, data=slices(image), headers=headers) as response:
                 if response.status != 200:
                     # Its HTTP code tells a server error (retried) from a refusal.
                     raise DeliveryError(
                         f"the upload of {name} failed (HTTP {response.status})",
                         code=f"http_{response.status}",
                     )
-        except aiohttp.ClientError as exc:
+        except (aiohttp.ClientError, OSError) as exc:  # OSError: its file, read in slices
             raise SlackRequestError(f"the upload of {name} failed ({exc})") from exc
 
     async def _share_files(
