@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 from bot.generation.model import estimated_cost
 from bot.jobs.accounting import Accounting
 from bot.jobs.admission import Decision
-from bot.jobs.entry import Entry as Entry  # the journal's reads return it: importable from here
+from bot.jobs.entry import Entry
 from bot.jobs.job import ACTIVE_STATES, Job, State
 from bot.jobs.leases import DEFAULT_LEASE_SECONDS, LeaseHolder, LeaseLost
 from bot.jobs.limits import Limits

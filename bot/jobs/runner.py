@@ -21,9 +21,10 @@ import logging
 from bot.generation import GenerationClient
 from bot.jobs.delivery import Delivery
 from bot.jobs.ending import Ending
+from bot.jobs.entry import Entry
 from bot.jobs.fair_queue import FairQueue, QueueClosed, Unit, UnitQueue, fail
 from bot.jobs.job import Job, StatusRef
-from bot.jobs.journal import Entry, Journal
+from bot.jobs.journal import Journal
 from bot.jobs.leases import LeaseLost
 from bot.jobs.outcomes import Delivered, Failed, NotStarted, Outcome, Paused, Unexpected
 from bot.jobs.pipeline import JobPipeline
