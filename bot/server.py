@@ -17,7 +17,7 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackClientError
 
-from bot.generation.factory import open_generation_client
+from bot.gateway import open_generation_client
 from bot.jobs import JobRunner, Journal, Limits, StoreError
 from bot.jobs.budget import BudgetWatch
 from bot.jobs.chores import PRUNE_EVERY, Periodic, prune_journal

@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.gateway import open_generation_client
 from bot.generation import Generation, GenerationClient, GenerationError, ImageRequest
-from bot.generation.factory import open_generation_client
 from bot.generation.images import ImageBytes, file_stem
 from bot.options import ParsedRequest, UsageError, parse_request
 from bot.settings import Settings, SettingsError

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
+from bot.gateway import open_generation_client
 from bot.generation import (
     BadRequest,
     Declined,
@@ -21,7 +22,6 @@ from bot.generation import (
     identify,
 )
 from bot.generation.answer import parse_read_answer
-from bot.generation.factory import open_generation_client
 from bot.generation.images import NotAnImage
 from bot.generation.stream import AnswerReader
 from bot.logs import SecretRedactor

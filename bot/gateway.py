@@ -1,4 +1,5 @@
-"""Build the generation client from settings, with one shared HTTP client."""
+"""The configured gateway client: the settings made into a GenerationClient with one
+shared HTTP client. Here, not in bot/generation, which knows nothing of settings."""
 
 from __future__ import annotations
 
