@@ -22,19 +22,17 @@ import httpx
 from bot.generation.answer import Answer, parse_read_answer
 from bot.generation.errors import (
     AnswerTooLarge,
-    BadRequest,
     Declined,
     GatewayTimeout,
     GenerationError,
-    KeyRejected,
     MalformedAnswer,
     RateLimited,
     UpstreamUnavailable,
 )
 from bot.generation.images import GeneratedImage, InputImage
 from bot.generation.pacing import CallPacer
+from bot.generation.refusals import raise_for_status
 from bot.generation.stream import AnswerReader
-from bot.http_headers import parse_retry_after
 from bot.logs import SecretRedactor
 
 logger = logging.getLogger(__name__)
@@ -42,7 +40,6 @@ logger = logging.getLogger(__name__)
 MAX_TOKENS = 20000
 # Ceilings on what a gateway may send: a 2K image's answer is about 17 MB.
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
-MAX_ERROR_BYTES = 64 * 1024
 # Sent on the one retry after a text-only answer, as other clients of the model do.
 IMAGE_INSTRUCTION = "Generate an image. Respond with the image only.\n\n"
 
@@ -237,8 +234,7 @@ class GenerationClient:
             content=content,
         ) as response:
             if response.status_code != 200:
-                body = await _read_at_most(response, MAX_ERROR_BYTES)
-                _raise_for_status(response, body, logid, self._redact)
+                await raise_for_status(response, logid, self._redact)
             size = _body_size(response)
             if size is not None and size > MAX_ANSWER_BYTES:
                 raise _too_large(logid)
@@ -256,59 +252,9 @@ def _too_large(logid: str) -> AnswerTooLarge:
     )
 
 
-async def _read_at_most(response: httpx.Response, limit: int) -> bytes:
-    """The body's first ``limit`` bytes; the rest is never read (the connection closes)."""
-    body = bytearray()
-    async for chunk in response.aiter_bytes():
-        body += chunk[: limit - len(body)]
-        if len(body) >= limit:
-            break
-    return bytes(body)
-
-
 def _body_size(response: httpx.Response) -> int | None:
     """The decoded body's size, if the headers tell it (not when compressed)."""
     length = response.headers.get("content-length", "")
     if response.headers.get("content-encoding") or not (length.isascii() and length.isdigit()):
         return None
     return int(length)
-
-
-def _raise_for_status(
-    response: httpx.Response, body: bytes, logid: str, redact: Callable[[str], str]
-) -> None:
-    status = response.status_code
-    if status == 200:
-        return
-    detail = redact(_detail(body))
-    if status in (401, 403):
-        raise KeyRejected(
-            f"the gateway rejected the key ({status}{detail})", status=status, logid=logid
-        )
-    if status == 429:
-        raise RateLimited(
-            f"the gateway is rate limiting ({status}{detail})",
-            retry_after=parse_retry_after(response.headers.get("Retry-After")),
-            logid=logid,
-        )
-    if status >= 500 or status == 408:
-        raise UpstreamUnavailable(
-            f"the gateway is unavailable ({status}{detail})", status=status, logid=logid
-        )
-    raise BadRequest(
-        f"the gateway refused the request ({status}{detail})", status=status, logid=logid
-    )
-
-
-def _detail(body: bytes) -> str:
-    """A short reason from an error body, never more than one line. A body cut at
-    its ceiling is no JSON, so it gives none."""
-    try:
-        parsed = json.loads(body)
-    except (ValueError, RecursionError):
-        return ""
-    if not isinstance(parsed, dict):
-        return ""
-    error = parsed.get("error")
-    message = error.get("message") if isinstance(error, dict) else parsed.get("msg") or error
-    return f": {str(message).splitlines()[0][:200]}" if message else ""
