@@ -105,7 +105,8 @@ async def the_panel_works(
     await ask(slack, send, thread, "a lighthouse at dusk --ar 16:9 --size 2K", twice=True)
     (card,) = await eventually(lambda: cards(slack, thread))
     assert "is drawing… 16:9, 2K" in thread.statuses  # the live line, then cleared
-    assert thread.statuses[-1] == ""
+    # Cleared once the image is shared: right after the card, not before it.
+    await eventually(lambda: thread.statuses[-1] == "")
     (first, *_) = slack.calls_to("assistant.threads.setStatus")
     assert first.args["loading_messages"][0] == first.args["status"]
     assert thread.status == ""
