@@ -276,3 +276,17 @@ async def test_a_big_image_spooled_by_a_killed_bot_is_delivered_whole_after_rest
     assert slack.uploads[shared.files[0]["id"]]["data"] == made
     assert len(gateway.requests) == 1, "delivered from the spool, not made again"
     assert not dead.exists()
+
+
+def test_a_big_image_read_whole_in_one_slice_is_still_decoded_into_a_file(
+    tmp_path: Path,
+) -> None:
+    # Reads are up to 1 MiB (bot/gateway.py): a 100 KB image can arrive, quotes and
+    # all, in one of them, and must not be left to the JSON parser, in memory.
+    png = render_noise_png(160, 160)
+    reader = AnswerReader(blob_folder=tmp_path)
+    reader.feed(answer_body(png))
+    (image,) = parse_read_answer(reader).images
+    assert image.path is not None
+    assert image.path.read_bytes() == png
+    assert files_in(tmp_path) == [image.path]

@@ -95,26 +95,39 @@ class AnswerReader:
                 self._skeleton += chunk[position:]
                 position = end
                 break
-            self._skeleton += chunk[position : quote + 1]
-            self._in_string = False
+            self._skeleton += chunk[position:quote]
+            big = len(self._skeleton) - self._string_start > self._big_string
+            # A whole big string in one read (reads can be larger than BIG_STRING):
+            # image data all the same, if it looks like it.
+            if big and not self._plain_text and self._start_big(unread=0):
+                self._close_big()
+            else:
+                self._skeleton += b'"'
+                self._in_string = False
             return quote + 1
         if not self._plain_text and len(self._skeleton) - self._string_start > self._big_string:
             # Long enough to be image data: decode it from here on, if it looks like it.
-            content = bytes(self._skeleton[self._string_start :])
-            probe = content
-            for escape, plain in _ESCAPES_IN_BASE64:
-                probe = probe.replace(escape, plain)
-            if not _BASE64_TEXT.fullmatch(probe):
-                self._plain_text = True  # long text (the model's words): parsed as usual
-                return position
-            del self._skeleton[self._string_start :]
-            unread = len(chunk) - position
-            self._big = BlobWriter(self._blob_folder, self._presize(len(content) + unread))
-            self._pending, self._bad = b"", None
-            if self._escaped:  # the escape's second byte has not arrived yet
-                self._escaped = False
-            self._decode(content)
+            self._start_big(unread=len(chunk) - position)
         return position
+
+    def _start_big(self, unread: int) -> bool:
+        """Take the current string's text so far out of the skeleton and decode it,
+        and what follows, into a blob; or, when it is not base64, mark it plain text
+        (the model's words, parsed as usual) and return False."""
+        content = bytes(self._skeleton[self._string_start :])
+        probe = content
+        for escape, plain in _ESCAPES_IN_BASE64:
+            probe = probe.replace(escape, plain)
+        if not _BASE64_TEXT.fullmatch(probe):
+            self._plain_text = True
+            return False
+        del self._skeleton[self._string_start :]
+        self._big = BlobWriter(self._blob_folder, self._presize(len(content) + unread))
+        self._pending, self._bad = b"", None
+        if self._escaped:  # the escape's second byte has not arrived yet
+            self._escaped = False
+        self._decode(content)
+        return True
 
     def _feed_big(self, chunk: bytes, position: int) -> int:
         quote = chunk.find(b'"', position)
