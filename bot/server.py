@@ -175,7 +175,7 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
                 # come are journaled for the other replicas).
                 return {"serving": not stop.is_set(), "journal": await journal.writable()}
 
-            web_app = build_web_app(bolt, health, metrics)
+            web_app = build_web_app(bolt, health, metrics, intake.foreground)
 
         web_runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=5)
         await web_runner.setup()
@@ -197,6 +197,7 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
         logger.info("shutting down: finishing %d running job(s)", runner.active)
         if socket is not None:
             await socket.close_async()  # type: ignore[no-untyped-call]
+        intake.foreground.release()  # held jobs go to the runner, which finishes them
         await runner.close(settings.shutdown_grace)
         await intake.drain(grace=5.0)
         for chore in chores:

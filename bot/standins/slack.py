@@ -112,6 +112,7 @@ class SlackStandIn:
         self.refuse_sockets = False  # apps.connections.open fails while set
         self.upload_delay = 0.0  # seconds the upload URL takes to answer
         self.share_delay = 0.0  # seconds files.completeUploadExternal takes to answer
+        self.delays: dict[str, float] = {}  # Web API method → seconds it takes to answer
         # Slack's chat.postMessage limit, ~1 post/s per channel with short bursts:
         # (burst, posts per second) when set; over it → 429 with Retry-After.
         self.post_limit: tuple[int, float] | None = None
@@ -268,6 +269,8 @@ class SlackStandIn:
             )
         if method == "files.completeUploadExternal":
             await asyncio.sleep(self.share_delay)
+        if self.delays.get(method):
+            await asyncio.sleep(self.delays[method])
         owner: Any = self.panel if method.startswith("assistant.") else self
         handler = getattr(owner, "_" + method.replace(".", "_"), None)
         if handler is None:

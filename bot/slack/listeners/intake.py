@@ -12,6 +12,7 @@ way of the 200.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from bot.options import ParsedRequest, UsageError, parse_request
 from bot.slack import mrkdwn, views
 from bot.slack.downloads import FileFetcher
 from bot.slack.errors import DeliveryError
+from bot.slack.foreground import Foreground
 from bot.slack.languages import Languages, asks_for_a_language
 from bot.slack.listeners.operators import Operators
 from bot.slack.payloads import channel_id, clicking_user, image_file_ids
@@ -72,6 +74,7 @@ class Intake:
         max_queue: int,
         free_previews: bool = False,
         budget: BudgetWatch | None = None,
+        foreground: Foreground | None = None,
     ) -> None:
         self._metrics = metrics or Metrics()
         self._background: set[asyncio.Task[None]] = set()
@@ -85,6 +88,8 @@ class Intake:
         self._max_prompt = max_prompt
         self._max_queue = max_queue
         self._free_previews = free_previews  # offline previews: nothing has a price
+        # Jobs admitted while Slack's requests are being answered start after them.
+        self.foreground = foreground or Foreground()
         self.operators = Operators(journal, limits, budget, self._later)
 
     # ---- words and parsing ------------------------------------------------------------
@@ -126,7 +131,7 @@ class Intake:
         if not self._runner.accepting:
             return "shutting_down"
         # Everyone's, admins' too: beyond it the queue would only grow while people wait.
-        if self._runner.active >= self._max_queue:
+        if self._runner.active + self.foreground.held >= self._max_queue:
             return "busy"
         return None
 
@@ -203,7 +208,7 @@ class Intake:
         )
         if first is not None:
             await first(admitted)
-        self._runner.submit(job)
+        self.foreground.after(functools.partial(self._runner.submit, job))
         return admitted
 
     def _count(self, job: Job, outcome: str) -> None:

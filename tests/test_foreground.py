@@ -1,0 +1,46 @@
+"""Slack's requests first: a job admitted while other requests are still being
+answered starts once they are, in the order the jobs were admitted (the real
+process against the stand-ins)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from bot.standins.gateway import GatewayStandIn
+from bot.standins.slack import SlackStandIn
+from bot.standins.slack_sender import Delivered, slash_command
+from tests.harness import RunningBot, eventually, running_bot
+
+ALICE, NEWCOMER = "U0ALICE", "U0NEWCOMER"
+CHANNEL = "C0GENERAL"
+
+
+async def command(bot: RunningBot, slack: SlackStandIn, user: str, text: str) -> Delivered:
+    reply = await bot.sender.command(
+        slash_command(
+            text, user=user, channel=CHANNEL, response_url=slack.response_url(f"r{time.time_ns()}")
+        )
+    )
+    assert reply.status == 200, bot.logs()
+    return reply
+
+
+async def test_a_job_starts_once_the_requests_around_it_are_answered(
+    gateway: GatewayStandIn, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    async with running_bot(gateway, slack, tmp_path) as bot:
+        await command(bot, slack, ALICE, "help")  # Alice's language is known from now on
+        slack.delays["users.info"] = 1.0  # a newcomer's takes a second to learn
+        newcomer = asyncio.create_task(command(bot, slack, NEWCOMER, "a fox"))
+        await eventually(lambda: slack.calls_to("users.info")[1:])
+        ack = await command(bot, slack, ALICE, "a cat")
+        assert "a cat" in ack.json()["text"]
+        await asyncio.sleep(0.3)  # time enough for a job started at once to show itself
+        assert not newcomer.done()
+        assert slack.calls_to("chat.postMessage") == []  # Alice's job waits for the newcomer's ack
+        assert gateway.requests == []
+        assert "a fox" in (await newcomer).json()["text"]
+        await eventually(lambda: len([m for m in slack.visible(CHANNEL) if m.files]) == 2)
+        assert [r.prompt for r in gateway.requests] == ["a cat", "a fox"]  # admitted first, first
