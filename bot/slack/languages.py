@@ -10,11 +10,18 @@ in a bounded cache, and asked once however many requests arrive together. A
 lookup that fails or is slow falls back to the default rather than keep anyone
 waiting (a slash command has 3 s for its answer). Choices are cached briefly:
 another replica's ``language`` command shows here within ``CHOICE_TTL``.
+
+The cache is also filled with everyone's language at once (``users.list``, a
+page at a time, every half ``ttl``): Slack answers ``users.info`` about 100
+times a minute, so a lunch-time crowd of people the bot has not met would
+otherwise wait for one lookup each, and each would cost the event loop a call
+while acks are due.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import time
@@ -36,6 +43,8 @@ LOCALE_TTL = 3600.0  # seconds a person's Slack language is trusted
 CHOICE_TTL = 60.0  # seconds a person's chosen language is trusted without asking the journal
 MAX_PEOPLE = 10_000  # people remembered at most (the least recently asked go first)
 LOOKUP_WAIT = 1.5  # seconds a request waits for Slack's answer before using the default
+PAGE = 200  # people per users.list page (Slack advises at most 200)
+PAGE_SPACING = 3.0  # seconds between pages: users.list is allowed about 20 calls a minute
 
 LANGUAGE_WORDS = {"language", "lang", "语言"}
 AUTO_WORDS = {"auto", "slack", "自动"}
@@ -78,6 +87,12 @@ class ExpiringCache(Generic[V]):
         while len(self._items) > self._size:
             self._items.popitem(last=False)
 
+    def forget(self, key: str) -> None:
+        self._items.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
 
 class Languages:
     def __init__(
@@ -88,12 +103,18 @@ class Languages:
         default: str,
         ttl: float = LOCALE_TTL,
         size: int = MAX_PEOPLE,
+        page: int = PAGE,
+        page_spacing: float = PAGE_SPACING,
     ) -> None:
         self._client = client
         self._journal = journal
         self.default = default
-        # user → Slack's answer (None: unknown or not spoken here), as a shared lookup
-        self._locales: ExpiringCache[asyncio.Task[str | None]] = ExpiringCache(ttl, size)
+        self._size = size
+        self._page = page
+        self._page_spacing = page_spacing
+        # user → Slack's answer (None: unknown or not spoken here)
+        self._locales: ExpiringCache[tuple[str | None]] = ExpiringCache(ttl, size)
+        self._asking: dict[str, asyncio.Task[str | None]] = {}  # one lookup per person at once
         self._choices: ExpiringCache[tuple[str | None]] = ExpiringCache(CHOICE_TTL, size)
 
     async def of(self, user: str) -> str:
@@ -133,17 +154,21 @@ class Languages:
         except StoreError:
             logger.exception("could not keep user=%s's language", user)
             return say("unexpected")
+        if language is None:  # following Slack again: ask it now, not what it said an hour ago
+            self._locales.forget(user)
         with speaking(await self.of(user)):
             return say("language.auto" if language is None else "language.set", command=COMMAND)
 
     async def slack_language(self, user: str) -> str | None:
         """``user``'s Slack language if the bot speaks it; None when unknown or slow."""
-        lookup = self._locales.get(user)
+        known = self._locales.get(user)
+        if known is not None:
+            return known[0]
+        lookup = self._asking.get(user)
         if lookup is None:
             lookup = asyncio.create_task(self._ask_slack(user))
-            self._locales.put(user, lookup)
-        if lookup.done():
-            return lookup.result()
+            self._asking[user] = lookup
+            lookup.add_done_callback(functools.partial(self._learned, user))
         try:
             # Shielded: a request that stops waiting leaves the answer to the next one.
             # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation
@@ -153,6 +178,35 @@ class Languages:
         except TimeoutError:
             logger.warning("users.info for user=%s is slow; using the default language", user)
             return None
+
+    def _learned(self, user: str, lookup: asyncio.Task[str | None]) -> None:
+        del self._asking[user]
+        if not lookup.cancelled():
+            self._locales.put(user, (lookup.result(),))
+
+    async def learn_everyone(self) -> None:
+        """Fill the cache with the workspace's people and their Slack languages
+        (``users.list``), until it holds as many as it may."""
+        cursor: str | None = None
+        while len(self._locales) < self._size:
+            try:
+                page = await self._client.users_list(
+                    limit=self._page, include_locale=True, cursor=cursor
+                )
+            except (SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+                logger.warning(
+                    "users.list failed (%s); languages are asked for one person at a time",
+                    error_code(exc),
+                )
+                return
+            for person in page.get("members") or []:
+                locale = person.get("locale")
+                if locale and not person.get("deleted") and not person.get("is_bot"):
+                    self._locales.put(str(person.get("id")), (language_for(str(locale)),))
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if cursor is None:
+                return
+            await asyncio.sleep(self._page_spacing)
 
     async def _ask_slack(self, user: str) -> str | None:
         try:

@@ -322,6 +322,24 @@ class SlackStandIn:
             person["locale"] = self.locales.get(user, self.default_locale)
         return {"user": person}
 
+    def _users_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The workspace's people (those whose language is set in ``locales``), a page at
+        a time (``limit``, ``cursor``), with their language when asked, as Slack does."""
+        people = sorted(self.locales)
+        start = int(args.get("cursor") or 0)
+        limit = int(args.get("limit") or 100)
+        with_locale = str(args.get("include_locale", "")).lower() in ("true", "1")
+        members = [
+            {"id": user, "team_id": TEAM, "name": user.lower()}
+            | ({"locale": self.locales[user]} if with_locale else {})
+            for user in people[start : start + limit]
+        ]
+        more = start + limit < len(people)
+        return {
+            "members": members,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
+
     def _post(self, args: dict[str, Any], ephemeral_to: str | None = None) -> Message:
         channel = str(args.get("channel", ""))
         self._writable(channel)
