@@ -28,7 +28,7 @@ from bot.slack.app import EVENTS_PATH, build_bolt_app, build_web_app
 from bot.slack.assistant_threads import AssistantThreads
 from bot.slack.client import create_web_client
 from bot.slack.downloads import FileFetcher
-from bot.slack.languages import LOCALE_TTL, Languages
+from bot.slack.languages import CHOICE_TTL, LOCALE_TTL, Languages
 from bot.slack.listeners import Intake, register_listeners
 from bot.slack.notices import AdminNotices
 from bot.slack.panel import PanelStatus
@@ -125,6 +125,7 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
         chores = [
             Periodic("journal pruning", lambda: prune_journal(journal, retention), PRUNE_EVERY),
             Periodic("learning languages", languages.learn_everyone, LOCALE_TTL / 2),
+            Periodic("reading chosen languages", languages.learn_choices, CHOICE_TTL / 2),
         ]
         budget = None
         if settings.monthly_budget is not None:

@@ -254,6 +254,30 @@ async def test_everyones_language_is_learned_at_once_not_asked_one_by_one(
         assert call.args["include_locale"] in (True, "true", "1", 1)
 
 
+async def test_everyones_chosen_language_is_read_at_once_not_one_by_one(
+    slack: SlackStandIn, tmp_path: Path
+) -> None:
+    """A crowd's choices come from one read of the journal, not a read each: known
+    even once the journal is closed (a read each would fail)."""
+    slack.locales.update({ZHANG: "en-US", ALICE: "en-US", "U0TARO": "en-US"})
+    journal = await Journal.open(tmp_path / "j.db")
+    session = ClientSession()
+    try:
+        await journal.set_language(ZHANG, "zh-CN")
+        await journal.set_language("U0TARO", None)  # chose, then followed Slack again
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url, session=session)
+        languages = Languages(client, journal, default="en")
+        await languages.learn_choices()
+        await languages.choose(ALICE, "zh-CN")  # a choice made here shows at once
+    finally:
+        await journal.close()
+    try:
+        answers = [await languages.of(u) for u in (ZHANG, ALICE, "U0TARO")]
+        assert answers == ["zh-CN", "zh-CN", "en"]
+    finally:
+        await session.close()
+
+
 def test_the_cache_is_bounded_and_expires() -> None:
     cache: ExpiringCache[int] = ExpiringCache(ttl=60, size=3)
     for number in range(5):

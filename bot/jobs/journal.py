@@ -277,6 +277,18 @@ class Journal(Accounting, LeaseHolder):
     async def set_language(self, user: str, language: str | None) -> None:
         """Keep ``user``'s chosen language (None: follow their Slack again)."""
 
+    async def languages(self, most: int) -> dict[str, str] | None:
+        """Everyone's chosen language (user → language), in one read; None when more
+        than ``most`` people chose one."""
+        rows = await self._read(
+            "SELECT user_id, language FROM user_preferences WHERE language IS NOT NULL"
+            f" LIMIT {self.MARK}",
+            most + 1,
+        )
+        if len(rows) > most:
+            return None
+        return {str(row["user_id"]): str(row["language"]) for row in rows}
+
 
 def distinct_keys(keys: Iterable[str]) -> list[str]:
     """Non-empty keys, each once, sorted: one lock order for every transaction."""

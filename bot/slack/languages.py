@@ -9,7 +9,9 @@ Slack's answer is cached per person for ``ttl`` (an hour: people rarely switch),
 in a bounded cache, and asked once however many requests arrive together. A
 lookup that fails or is slow falls back to the default rather than keep anyone
 waiting (a slash command has 3 s for its answer). Choices are cached briefly:
-another replica's ``language`` command shows here within ``CHOICE_TTL``.
+another replica's ``language`` command shows here within ``CHOICE_TTL``. They
+are also read all at once (few people choose one), every half ``CHOICE_TTL``:
+a crowd's first requests then need no journal read each beside their admission.
 
 The cache is also filled with everyone's language at once (``users.list``, a
 page at a time, every half ``ttl``): Slack answers ``users.info`` about 100
@@ -116,12 +118,17 @@ class Languages:
         self._locales: ExpiringCache[tuple[str | None]] = ExpiringCache(ttl, size)
         self._asking: dict[str, asyncio.Task[str | None]] = {}  # one lookup per person at once
         self._choices: ExpiringCache[tuple[str | None]] = ExpiringCache(CHOICE_TTL, size)
+        # Everyone's choices from one read (None: not read, or too many: one read each)
+        self._everyones: dict[str, str] | None = None
+        self._everyones_read_at = 0.0
 
     async def of(self, user: str) -> str:
         """The language to speak to ``user`` in."""
         return await self.chosen(user) or await self.slack_language(user) or self.default
 
     async def chosen(self, user: str) -> str | None:
+        if self._everyones is not None and time.monotonic() < self._everyones_read_at + CHOICE_TTL:
+            return self._everyones.get(user)
         cached = self._choices.get(user)
         if cached is not None:
             return cached[0]
@@ -141,6 +148,20 @@ class Languages:
         """
         await self._journal.set_language(user, language)
         self._choices.put(user, (language,))
+        if self._everyones is not None:
+            self._everyones.pop(user, None)
+            if language is not None:
+                self._everyones[user] = language
+
+    async def learn_choices(self) -> None:
+        """Read everyone's chosen language at once (until the next read is due, a
+        person missing from it chose none)."""
+        try:
+            self._everyones = await self._journal.languages(self._size)
+        except StoreError:
+            logger.warning("could not read the chosen languages; reading each when needed")
+            self._everyones = None
+        self._everyones_read_at = time.monotonic()
 
     async def switch(self, user: str, wanted: str) -> str:
         """``language zh`` / ``en`` / ``auto``, answered in the language now in force
