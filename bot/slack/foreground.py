@@ -8,8 +8,9 @@ acks of a 200-person burst waited behind the status posts of the first ones.
 
 So each Slack request is counted while it is answered, and a job admitted
 during a burst is started only when no request is being answered any more —
-in the order the jobs were admitted, and after ``HOLD_AT_MOST`` seconds at the
-latest, so a steady stream of requests cannot hold jobs back for long. Every
+in the order the jobs were admitted, one a loop turn (a request that arrives
+meanwhile goes first), and after ``HOLD_AT_MOST`` seconds at the latest, so a
+steady stream of requests cannot hold jobs back for long. Every
 job held here is already journaled: a crash while it waits loses nothing.
 """
 
@@ -69,15 +70,21 @@ class Foreground:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout_at(oldest + self._hold_at_most):
                         await self._quiet.wait()
-                self.release()
+                # One start a loop turn: a request that arrives meanwhile is answered
+                # before the next (unless that one has waited its longest).
+                self._start_next()
+                await asyncio.sleep(0)
         finally:
             self._releaser = None
 
     def release(self) -> None:
-        """Start everything held, in order (also at shutdown, before the runner closes)."""
+        """Start everything held, in order (at shutdown, before the runner closes)."""
         while self._held:
-            _, start = self._held.popleft()
-            try:
-                start()
-            except Exception:
-                logger.exception("a held job could not be started")
+            self._start_next()
+
+    def _start_next(self) -> None:
+        _, start = self._held.popleft()
+        try:
+            start()
+        except Exception:
+            logger.exception("a held job could not be started")
