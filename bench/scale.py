@@ -35,6 +35,8 @@ async def run_scale(gateway: GatewayStandIn, slack: SlackStandIn, folder: Path) 
     gateway.latency, gateway.default_mode = LATENCY, "noise"
     for n in range(CHANNELS):
         slack.add_conversation(f"C0SCALE{n:02d}", f"scale-{n}")
+    for i in range(PEOPLE):  # the workspace's people, as users.list lists them
+        slack.locales[person(i)] = "en-US"
     await gateway._reply("noise", "warm-up", "1:1", "1K")  # the answer, built once
     child, port = await start_bot(
         gateway,
@@ -58,7 +60,7 @@ async def run_scale(gateway: GatewayStandIn, slack: SlackStandIn, folder: Path) 
                     sender.command(
                         slash_command(
                             f"scale image {i} --n {EACH}",
-                            user=f"USCALE{i:04d}",
+                            user=person(i),
                             channel=f"C0SCALE{i % CHANNELS:02d}",
                             response_url=slack.response_url(f"scale{i}"),
                         )
@@ -81,6 +83,10 @@ async def run_scale(gateway: GatewayStandIn, slack: SlackStandIn, folder: Path) 
         "last_image_s": last_image,
         "ideal_s": LATENCY * math.ceil(PEOPLE * EACH / CONCURRENCY),
     }
+
+
+def person(number: int) -> str:
+    return f"USCALE{number:04d}"
 
 
 def scale_table(runs: list[dict]) -> str:

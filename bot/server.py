@@ -29,7 +29,7 @@ from bot.slack.app import EVENTS_PATH, build_bolt_app, build_web_app
 from bot.slack.assistant_threads import AssistantThreads
 from bot.slack.client import create_web_client
 from bot.slack.downloads import FileFetcher
-from bot.slack.languages import Languages
+from bot.slack.languages import CHOICE_TTL, LOCALE_TTL, Languages
 from bot.slack.listeners import Intake, register_listeners
 from bot.slack.notices import AdminNotices
 from bot.slack.panel import PanelStatus
@@ -131,7 +131,9 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
         bolt = build_bolt_app(settings, client, identity)
         retention = Retention.of_days(settings.retention_days)
         chores = [
-            Periodic("journal pruning", lambda: prune_journal(journal, retention), PRUNE_EVERY)
+            Periodic("journal pruning", lambda: prune_journal(journal, retention), PRUNE_EVERY),
+            Periodic("learning languages", languages.learn_everyone, LOCALE_TTL / 2),
+            Periodic("reading chosen languages", languages.learn_choices, CHOICE_TTL / 2),
         ]
         budget = None
         if settings.monthly_budget is not None:
@@ -183,7 +185,7 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
                 # come are journaled for the other replicas).
                 return {"serving": not stop.is_set(), "journal": await journal.writable()}
 
-            web_app = build_web_app(bolt, health, metrics)
+            web_app = build_web_app(bolt, health, metrics, intake.foreground)
 
         web_runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=5)
         await web_runner.setup()
@@ -205,6 +207,7 @@ async def _serve_with(settings: Settings, stop: asyncio.Event, journal: Journal)
         logger.info("shutting down: finishing %d running job(s)", runner.active)
         if socket is not None:
             await socket.close_async()  # type: ignore[no-untyped-call]
+        intake.foreground.release()  # held jobs go to the runner, which finishes them
         await runner.close(settings.shutdown_grace)
         await intake.drain(grace=5.0)
         for chore in chores:

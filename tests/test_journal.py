@@ -139,8 +139,12 @@ async def test_a_chosen_language_is_kept_per_user_until_cleared(
     try:
         assert await reopened.language("U1") == "zh-CN"
         assert await reopened.language("U2") == "en"
+        assert await reopened.languages(most=2) == {"U1": "zh-CN", "U2": "en"}  # one read
         await reopened.set_language("U1", None)  # `language auto`: follow Slack again
         assert await reopened.language("U1") is None
         assert await reopened.language("U2") == "en"
+        assert await reopened.languages(most=2) == {"U2": "en"}
+        await reopened.set_language("U3", "en")
+        assert await reopened.languages(most=1) is None  # too many to hold: read each
     finally:
         await reopened.close()

@@ -223,6 +223,61 @@ async def test_users_info_is_asked_once_per_person_per_ttl(
         await journal.close()
 
 
+async def test_everyones_language_is_learned_at_once_not_asked_one_by_one(
+    gateway: GatewayStandIn, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    """A crowd the bot has not met is answered in each one's language without a
+    users.info each (Slack allows about 100 a minute): users.list, page by page."""
+    slack.locales.update({ZHANG: "zh-CN", ALICE: "en-US", "U0TARO": "ja-JP"})
+    journal = await Journal.open(tmp_path / "j.db")
+    try:
+        async with ClientSession() as session:
+            client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url, session=session)
+            languages = Languages(client, journal, default="en", page=2, page_spacing=0)
+            await languages.learn_everyone()
+            assert len(slack.calls_to("users.list")) == 2
+            assert [await languages.of(u) for u in (ZHANG, ALICE, "U0TARO")] == [
+                "zh-CN",
+                "en",
+                "en",
+            ]
+            assert slack.calls_to("users.info") == []
+            # Without the scope, people are asked for one at a time, as before.
+            slack.fail("users.list", "missing_scope")
+            alone = Languages(client, journal, default="en")
+            await alone.learn_everyone()
+            assert (await alone.of(ZHANG), lookups(slack, ZHANG)) == ("zh-CN", 1)
+    finally:
+        await journal.close()
+    async with running_bot(gateway, slack, tmp_path):  # the process learns at start
+        (call, *_) = await eventually(lambda: slack.calls_to("users.list")[3:])
+        assert call.args["include_locale"] in (True, "true", "1", 1)
+
+
+async def test_everyones_chosen_language_is_read_at_once_not_one_by_one(
+    slack: SlackStandIn, tmp_path: Path
+) -> None:
+    """A crowd's choices come from one read of the journal, not a read each: known
+    even once the journal is closed (a read each would fail)."""
+    slack.locales.update({ZHANG: "en-US", ALICE: "en-US", "U0TARO": "en-US"})
+    journal = await Journal.open(tmp_path / "j.db")
+    session = ClientSession()
+    try:
+        await journal.set_language(ZHANG, "zh-CN")
+        await journal.set_language("U0TARO", None)  # chose, then followed Slack again
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url, session=session)
+        languages = Languages(client, journal, default="en")
+        await languages.learn_choices()
+        await languages.choose(ALICE, "zh-CN")  # a choice made here shows at once
+    finally:
+        await journal.close()
+    try:
+        answers = [await languages.of(u) for u in (ZHANG, ALICE, "U0TARO")]
+        assert answers == ["zh-CN", "zh-CN", "en"]
+    finally:
+        await session.close()
+
+
 def test_the_cache_is_bounded_and_expires() -> None:
     cache: ExpiringCache[int] = ExpiringCache(ttl=60, size=3)
     for number in range(5):

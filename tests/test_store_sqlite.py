@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import sqlite3
 from pathlib import Path
@@ -12,6 +13,8 @@ from bot.jobs import Admission, Job, Journal, Limits
 from bot.jobs.journal import StoreError
 from bot.jobs.store.sqlite_schema import STEPS
 from bot.options import ImageOptions
+
+ACCEPTED = Admission.ACCEPTED
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # The fixture's clock: jobs were asked for from 10:00 UTC that day.
@@ -24,6 +27,18 @@ def released_journal(path: Path) -> Path:
     with sqlite3.connect(path) as db:
         db.executescript((FIXTURES / "journal_aaa8e3f.sql").read_text())
     return path
+
+
+def job(user: str) -> Job:
+    made = Job(
+        key="",
+        user=user,
+        channel="C1",
+        prompt="a cat",
+        options=ImageOptions("1:1", "1K", 1),
+        source="command",
+    )
+    return Job(**{**made.__dict__, "key": f"trigger:{made.id}"})
 
 
 def columns(path: Path) -> set[str]:
@@ -111,3 +126,32 @@ async def test_one_journal_file_serves_one_process_at_a_time(tmp_path: Path) -> 
         await first.close()
     second = await Journal.open(path)  # closing let go of the lock
     await second.close()
+
+
+def commits_in_wal(path: Path) -> int:
+    """Transactions written to ``path``'s WAL: frames whose header marks a commit."""
+    wal = path.with_name(path.name + "-wal").read_bytes()
+    page_size = int.from_bytes(wal[8:12], "big")
+    frames = range(32, len(wal), 24 + page_size)
+    return sum(1 for at in frames if int.from_bytes(wal[at + 4 : at + 8], "big"))
+
+
+async def test_admissions_that_arrive_together_share_one_commit(tmp_path: Path) -> None:
+    """A burst's admissions are written together (a group commit), each still on disk
+    before its decision is known, and the limits still hold within the group."""
+    path = tmp_path / "journal.db"
+    journal = await Journal.open(path)
+    try:
+        await journal.admit(job("UWARM"), ["warm"], Limits())
+        before = commits_in_wal(path)
+        jobs = [job(f"U{n % 5}") for n in range(20)]
+        limits = Limits(max_queued_per_user=3)
+        decisions = await asyncio.gather(*(journal.admit(j, [j.key], limits) for j in jobs))
+        assert commits_in_wal(path) - before < 5  # not one each
+        accepted = [j for j, d in zip(jobs, decisions, strict=True) if d.admission is ACCEPTED]
+        assert len(accepted) == 15  # 3 for each of the 5 people
+        with sqlite3.connect(path) as other:  # on disk, for any reader
+            rows = other.execute("SELECT id FROM jobs WHERE user_id != 'UWARM'").fetchall()
+        assert sorted(r[0] for r in rows) == sorted(j.id for j in accepted)
+    finally:
+        await journal.close()

@@ -232,3 +232,15 @@ class Journal(Accounting, LeaseHolder):
     @abc.abstractmethod
     async def set_language(self, user: str, language: str | None) -> None:
         """Keep ``user``'s chosen language (None: follow their Slack again)."""
+
+    async def languages(self, most: int) -> dict[str, str] | None:
+        """Everyone's chosen language (user → language), in one read; None when more
+        than ``most`` people chose one."""
+        rows = await self._read(
+            "SELECT user_id, language FROM user_preferences WHERE language IS NOT NULL"
+            f" LIMIT {self.MARK}",
+            most + 1,
+        )
+        if len(rows) > most:
+            return None
+        return {str(row["user_id"]): str(row["language"]) for row in rows}

@@ -20,6 +20,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.settings import Settings
+from bot.slack.foreground import Foreground
 
 logger = logging.getLogger(__name__)
 
@@ -77,10 +78,14 @@ def _bolt_request(raw: str, query: str, headers: dict[str, str]) -> AsyncBoltReq
 
 
 def build_web_app(
-    bolt: AsyncApp | None, health: HealthCheck, metrics: Metrics | None = None
+    bolt: AsyncApp | None,
+    health: HealthCheck,
+    metrics: Metrics | None = None,
+    foreground: Foreground | None = None,
 ) -> web.Application:
     """``POST /slack/events`` (HTTP mode; ``bolt`` None in Socket Mode), ``GET /healthz``
-    and ``GET /metrics`` (Prometheus)."""
+    and ``GET /metrics`` (Prometheus). ``foreground`` counts the Slack requests being
+    answered, so that work that can wait holds back until none is."""
     app = web.Application(client_max_size=1024**2)
 
     async def healthz(_: web.Request) -> web.Response:
@@ -99,15 +104,17 @@ def build_web_app(
 
         app.router.add_get("/metrics", scrape)
     if bolt is not None:
+        counted = foreground or Foreground()
 
         async def events(request: web.Request) -> web.Response:
-            try:
-                raw = await request.text()
-                bolt_request = _bolt_request(raw, request.query_string, dict(request.headers))
-            except (ValueError, UnicodeDecodeError, AttributeError, TypeError):
-                # Not JSON, not UTF-8, or JSON that is not an object: not from Slack.
-                return web.json_response({"error": "malformed body"}, status=400)
-            return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
+            with counted.answering():
+                try:
+                    raw = await request.text()
+                    bolt_request = _bolt_request(raw, request.query_string, dict(request.headers))
+                except (ValueError, UnicodeDecodeError, AttributeError, TypeError):
+                    # Not JSON, not UTF-8, or JSON that is not an object: not from Slack.
+                    return web.json_response({"error": "malformed body"}, status=400)
+                return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
 
         app.router.add_post(EVENTS_PATH, events)
     return app

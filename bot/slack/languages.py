@@ -9,12 +9,21 @@ Slack's answer is cached per person for ``ttl`` (an hour: people rarely switch),
 in a bounded cache, and asked once however many requests arrive together. A
 lookup that fails or is slow falls back to the default rather than keep anyone
 waiting (a slash command has 3 s for its answer). Choices are cached briefly:
-another replica's ``language`` command shows here within ``CHOICE_TTL``.
+another replica's ``language`` command shows here within ``CHOICE_TTL``. They
+are also read all at once (few people choose one), every half ``CHOICE_TTL``:
+a crowd's first requests then need no journal read each beside their admission.
+
+The cache is also filled with everyone's language at once (``users.list``, a
+page at a time, every half ``ttl``): Slack answers ``users.info`` about 100
+times a minute, so a lunch-time crowd of people the bot has not met would
+otherwise wait for one lookup each, and each would cost the event loop a call
+while acks are due.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import time
@@ -36,6 +45,8 @@ LOCALE_TTL = 3600.0  # seconds a person's Slack language is trusted
 CHOICE_TTL = 60.0  # seconds a person's chosen language is trusted without asking the journal
 MAX_PEOPLE = 10_000  # people remembered at most (the least recently asked go first)
 LOOKUP_WAIT = 1.5  # seconds a request waits for Slack's answer before using the default
+PAGE = 200  # people per users.list page (Slack advises at most 200)
+PAGE_SPACING = 3.0  # seconds between pages: users.list is allowed about 20 calls a minute
 
 LANGUAGE_WORDS = {"language", "lang", "语言"}
 AUTO_WORDS = {"auto", "slack", "自动"}
@@ -78,6 +89,12 @@ class ExpiringCache(Generic[V]):
         while len(self._items) > self._size:
             self._items.popitem(last=False)
 
+    def forget(self, key: str) -> None:
+        self._items.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
 
 class Languages:
     def __init__(
@@ -88,19 +105,30 @@ class Languages:
         default: str,
         ttl: float = LOCALE_TTL,
         size: int = MAX_PEOPLE,
+        page: int = PAGE,
+        page_spacing: float = PAGE_SPACING,
     ) -> None:
         self._client = client
         self._journal = journal
         self.default = default
-        # user → Slack's answer (None: unknown or not spoken here), as a shared lookup
-        self._locales: ExpiringCache[asyncio.Task[str | None]] = ExpiringCache(ttl, size)
+        self._size = size
+        self._page = page
+        self._page_spacing = page_spacing
+        # user → Slack's answer (None: unknown or not spoken here)
+        self._locales: ExpiringCache[tuple[str | None]] = ExpiringCache(ttl, size)
+        self._asking: dict[str, asyncio.Task[str | None]] = {}  # one lookup per person at once
         self._choices: ExpiringCache[tuple[str | None]] = ExpiringCache(CHOICE_TTL, size)
+        # Everyone's choices from one read (None: not read, or too many: one read each)
+        self._everyones: dict[str, str] | None = None
+        self._everyones_read_at = 0.0
 
     async def of(self, user: str) -> str:
         """The language to speak to ``user`` in."""
         return await self.chosen(user) or await self.slack_language(user) or self.default
 
     async def chosen(self, user: str) -> str | None:
+        if self._everyones is not None and time.monotonic() < self._everyones_read_at + CHOICE_TTL:
+            return self._everyones.get(user)
         cached = self._choices.get(user)
         if cached is not None:
             return cached[0]
@@ -120,6 +148,20 @@ class Languages:
         """
         await self._journal.set_language(user, language)
         self._choices.put(user, (language,))
+        if self._everyones is not None:
+            self._everyones.pop(user, None)
+            if language is not None:
+                self._everyones[user] = language
+
+    async def learn_choices(self) -> None:
+        """Read everyone's chosen language at once (until the next read is due, a
+        person missing from it chose none)."""
+        try:
+            self._everyones = await self._journal.languages(self._size)
+        except StoreError:
+            logger.warning("could not read the chosen languages; reading each when needed")
+            self._everyones = None
+        self._everyones_read_at = time.monotonic()
 
     async def switch(self, user: str, wanted: str) -> str:
         """``language zh`` / ``en`` / ``auto``, answered in the language now in force
@@ -133,17 +175,21 @@ class Languages:
         except StoreError:
             logger.exception("could not keep user=%s's language", user)
             return say("unexpected")
+        if language is None:  # following Slack again: ask it now, not what it said an hour ago
+            self._locales.forget(user)
         with speaking(await self.of(user)):
             return say("language.auto" if language is None else "language.set", command=COMMAND)
 
     async def slack_language(self, user: str) -> str | None:
         """``user``'s Slack language if the bot speaks it; None when unknown or slow."""
-        lookup = self._locales.get(user)
+        known = self._locales.get(user)
+        if known is not None:
+            return known[0]
+        lookup = self._asking.get(user)
         if lookup is None:
             lookup = asyncio.create_task(self._ask_slack(user))
-            self._locales.put(user, lookup)
-        if lookup.done():
-            return lookup.result()
+            self._asking[user] = lookup
+            lookup.add_done_callback(functools.partial(self._learned, user))
         try:
             # Shielded: a request that stops waiting leaves the answer to the next one.
             # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation
@@ -153,6 +199,35 @@ class Languages:
         except TimeoutError:
             logger.warning("users.info for user=%s is slow; using the default language", user)
             return None
+
+    def _learned(self, user: str, lookup: asyncio.Task[str | None]) -> None:
+        del self._asking[user]
+        if not lookup.cancelled():
+            self._locales.put(user, (lookup.result(),))
+
+    async def learn_everyone(self) -> None:
+        """Fill the cache with the workspace's people and their Slack languages
+        (``users.list``), until it holds as many as it may."""
+        cursor: str | None = None
+        while len(self._locales) < self._size:
+            try:
+                page = await self._client.users_list(
+                    limit=self._page, include_locale=True, cursor=cursor
+                )
+            except (SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+                logger.warning(
+                    "users.list failed (%s); languages are asked for one person at a time",
+                    error_code(exc),
+                )
+                return
+            for person in page.get("members") or []:
+                locale = person.get("locale")
+                if locale and not person.get("deleted") and not person.get("is_bot"):
+                    self._locales.put(str(person.get("id")), (language_for(str(locale)),))
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if cursor is None:
+                return
+            await asyncio.sleep(self._page_spacing)
 
     async def _ask_slack(self, user: str) -> str | None:
         try:

@@ -67,6 +67,8 @@ class SqliteJournal(SqliteAccounting, Journal):
         self._db = db
         self._executor = executor
         self._lock = lock
+        self._waiting_admissions: list[tuple[Job, list[str], Limits, asyncio.Future[Decision]]] = []
+        self._admitter: asyncio.Task[None] | None = None
 
     @classmethod
     async def connect(cls, path: Path, lease_seconds: float) -> SqliteJournal:
@@ -119,29 +121,70 @@ class SqliteJournal(SqliteAccounting, Journal):
         return True
 
     async def admit(self, job: Job, keys: Iterable[str], limits: Limits) -> Decision:
-        return await self._run(self._admit, job, distinct_keys(keys), limits)
+        """Admissions that arrive while others are being written wait and go together
+        in one transaction (a group commit): one hop and one commit for a burst, and
+        each decision still returns only once its job is on disk."""
+        decided: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
+        self._waiting_admissions.append((job, distinct_keys(keys), limits, decided))
+        if self._admitter is None:
+            self._admitter = asyncio.create_task(self._admit_waiting(), name="admissions")
+        return await decided
+
+    async def _admit_waiting(self) -> None:
+        try:
+            while self._waiting_admissions:
+                group, self._waiting_admissions = self._waiting_admissions, []
+                try:
+                    outcomes = await self._run(self._admit_group, [item[:3] for item in group])
+                except Exception as exc:  # the commit failed: none of them is admitted
+                    outcomes = [exc] * len(group)
+                for (*_, decided), outcome in zip(group, outcomes, strict=True):
+                    if decided.done():
+                        continue
+                    if isinstance(outcome, Exception):
+                        decided.set_exception(self._unwritable_or(outcome))
+                    else:
+                        decided.set_result(outcome)
+        finally:
+            self._admitter = None
+
+    def _admit_group(
+        self, group: list[tuple[Job, list[str], Limits]]
+    ) -> list[Decision | Exception]:
+        outcomes: list[Decision | Exception] = []
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            for job, keys, limits in group:
+                self._db.execute("SAVEPOINT admission")  # one failing leaves the rest
+                try:
+                    outcomes.append(self._admit(job, keys, limits))
+                except sqlite3.Error as exc:
+                    self._db.execute("ROLLBACK TO admission")
+                    outcomes.append(exc)
+                self._db.execute("RELEASE admission")
+        return outcomes
 
     def _admit(self, job: Job, keys: list[str], limits: Limits) -> Decision:
-        with self._db:
-            if not self._remember(keys):
-                return Decision(Admission.DUPLICATE)
-            if limits.is_admin(job.user):
-                decision = judge(job, limits)
-            else:
-                active = self._scalar(
-                    f"SELECT COUNT(*) FROM jobs WHERE user_id = ? AND state IN {ACTIVE_SQL}",
-                    job.user,
-                )
-                decision = judge(job, limits, active, self._images_counted(job.user, job))
-            if decision.admission is Admission.ACCEPTED:
-                values = admitted_values(job)
-                values.update(leased_by=self.owner, lease_until=time.time() + self.lease_seconds)
-                self._db.execute(
-                    f"INSERT INTO jobs ({', '.join(values)})"
-                    f" VALUES ({', '.join(':' + name for name in values)})",
-                    values,
-                )
-            return decision
+        """One admission, inside the group's transaction."""
+        if not self._remember(keys):
+            return Decision(Admission.DUPLICATE)
+        if limits.is_admin(job.user):
+            decision = judge(job, limits)
+        else:
+            active = self._scalar(
+                f"SELECT COUNT(*) FROM jobs WHERE user_id = ? AND state IN {ACTIVE_SQL}",
+                job.user,
+            )
+            decision = judge(job, limits, active, self._images_counted(job.user, job))
+        if decision.admission is Admission.ACCEPTED:
+            values = admitted_values(job)
+            values.update(leased_by=self.owner, lease_until=time.time() + self.lease_seconds)
+            self._db.execute(
+                f"INSERT INTO jobs ({', '.join(values)})"
+                f" VALUES ({', '.join(':' + name for name in values)})",
+                values,
+            )
+        return decision
 
     def _images_counted(self, user: str, job: Job) -> int:
         delivered = self._scalar(

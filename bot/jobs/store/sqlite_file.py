@@ -41,10 +41,16 @@ class SqliteFile:
         try:
             return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
         except sqlite3.OperationalError as exc:
-            name = getattr(exc, "sqlite_errorname", "") or ""
-            if not name.startswith(UNWRITABLE):
-                raise
-            raise JournalUnwritable(str(unusable(self._path, exc))) from exc
+            raise self._unwritable_or(exc) from exc
+
+    def _unwritable_or(self, exc: Exception) -> Exception:
+        """``exc``, or JournalUnwritable when it says the file cannot be written."""
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        if isinstance(exc, sqlite3.OperationalError) and name.startswith(UNWRITABLE):
+            unwritable = JournalUnwritable(str(unusable(self._path, exc)))
+            unwritable.__cause__ = exc
+            return unwritable
+        return exc
 
     def _write(self, sql: str, args: list[Any]) -> int:
         """Rows changed."""

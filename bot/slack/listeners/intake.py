@@ -1,6 +1,6 @@
 """What every listener shares: the words that are not prompts, parsing, the one
-admission path (gate → journal → run, or a refusal), and short answers to the
-person who asked. Listeners use these narrow operations, never the journal,
+admission path (gate → journal → run, or a refusal: ``refusals``), and short
+answers to the person who asked. Listeners use these narrow operations, never the journal,
 the runner or the writer behind them.
 
 Slack hears a listener's 200 only when it returns (so what it journals is
@@ -12,6 +12,7 @@ way of the 200.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -24,11 +25,13 @@ from bot.options import ParsedRequest, UsageError, parse_request
 from bot.slack import mrkdwn, views
 from bot.slack.downloads import FileFetcher
 from bot.slack.errors import DeliveryError
+from bot.slack.foreground import Foreground
 from bot.slack.languages import Languages, asks_for_a_language
+from bot.slack.listeners import refusals
 from bot.slack.listeners.operators import Operators
 from bot.slack.payloads import channel_id, clicking_user, image_file_ids
 from bot.slack.writer import SlackWriter
-from bot.text import COMMAND, count, say
+from bot.text import COMMAND, say
 
 logger = logging.getLogger(__name__)
 
@@ -44,16 +47,6 @@ class Admitted:
 
 
 Answer = Callable[[Admitted], Awaitable[None]]
-_GATE_TEXT = {
-    "channel": "channel_not_allowed",
-    "shutting_down": "shutting_down",
-    "busy": "refused.very_busy",
-}
-_GATE_LOG = {
-    "channel": "channel not allowed",
-    "shutting_down": "shutting down",
-    "busy": "too many requests waiting or running (BANANA_MAX_QUEUE)",
-}
 
 
 class Intake:
@@ -72,6 +65,7 @@ class Intake:
         max_queue: int,
         free_previews: bool = False,
         budget: BudgetWatch | None = None,
+        foreground: Foreground | None = None,
     ) -> None:
         self._metrics = metrics or Metrics()
         self._background: set[asyncio.Task[None]] = set()
@@ -85,7 +79,9 @@ class Intake:
         self._max_prompt = max_prompt
         self._max_queue = max_queue
         self._free_previews = free_previews  # offline previews: nothing has a price
-        self.operators = Operators(journal, limits, budget, self._later)
+        # Jobs admitted while Slack's requests are being answered start after them.
+        self.foreground = foreground or Foreground()
+        self.operators = Operators(journal, limits, budget, self.background)
 
     # ---- words and parsing ------------------------------------------------------------
     async def words(self, user: str, text: str, name: str) -> str | None:
@@ -115,10 +111,7 @@ class Intake:
     def gate(self, channel: str) -> str | None:
         """Why nothing can be made here and now, if so (logged: nothing is made)."""
         reason = self._closed_because(channel)
-        if reason is None:
-            return None
-        logger.info("request not acted on: %s channel=%s", _GATE_LOG[reason], channel)
-        return say(_GATE_TEXT[reason])
+        return None if reason is None else refusals.closed(reason, channel)
 
     def _closed_because(self, channel: str) -> str | None:
         if not self._limits.allows_channel(channel):
@@ -126,7 +119,7 @@ class Intake:
         if not self._runner.accepting:
             return "shutting_down"
         # Everyone's, admins' too: beyond it the queue would only grow while people wait.
-        if self._runner.active >= self._max_queue:
+        if self._runner.active + self.foreground.held >= self._max_queue:
             return "busy"
         return None
 
@@ -157,9 +150,8 @@ class Intake:
         """
         closed = self._closed_because(job.channel)
         if closed:
-            logger.info("request not acted on: %s channel=%s", _GATE_LOG[closed], job.channel)
             self._count(job, f"refused_{closed}")
-            return Admitted(False, say(_GATE_TEXT[closed]))
+            return Admitted(False, refusals.closed(closed, job.channel))
         over_budget = await self.operators.over_budget(job)
         if over_budget:
             logger.info("request not acted on: the monthly budget is used up user=%s", job.user)
@@ -172,28 +164,8 @@ class Intake:
             self._count(job, "refused_journal")
             return Admitted(False, say("refused.journal_unwritable"))
         self._count(job, decision.admission.value)
-        if decision.admission is Admission.DUPLICATE:
-            logger.info("duplicate delivery ignored key=%s", job.key)
-            return Admitted(False)
-        if decision.admission is Admission.TOO_MANY_QUEUED:
-            logger.info("request not acted on: user=%s has too many queued", job.user)
-            requests = count("count.request", self._limits.max_queued_per_user)
-            return Admitted(
-                False, say("refused.too_many_queued", requests=requests, command=COMMAND)
-            )
-        if decision.admission is Admission.OVER_QUOTA:
-            logger.info("request not acted on: user=%s is over the daily quota", job.user)
-            quota, used = self._limits.daily_quota, decision.used_today
-            return Admitted(
-                False,
-                say(
-                    "refused.over_quota",
-                    quota=count("count.image", quota),
-                    used=used,
-                    left=max(0, quota - used),
-                    asked=job.options.count,
-                ),
-            )
+        if decision.admission is not Admission.ACCEPTED:
+            return Admitted(False, refusals.refused(decision, job, self._limits))
         quota_left = None if decision.exempt else self._limits.daily_quota
         admitted = Admitted(
             True,
@@ -203,7 +175,7 @@ class Intake:
         )
         if first is not None:
             await first(admitted)
-        self._runner.submit(job)
+        self.foreground.after(functools.partial(self._runner.submit, job))
         return admitted
 
     def _count(self, job: Job, outcome: str) -> None:
@@ -252,15 +224,12 @@ class Intake:
         )
 
     # ---- what listeners do ----------------------------------------------------------------------
-    def _later(self, work: Coroutine[Any, Any, None]) -> None:
-        """Run ``work`` after the listener has returned (and Slack has its 200)."""
+    def background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` (Slack calls the intake or a listener starts) after the listener
+        has returned and Slack has its 200; owned here, and drained at shutdown."""
         task = asyncio.create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-
-    def background(self, work: Coroutine[Any, Any, None]) -> None:
-        """Slack calls a listener starts, owned here like the intake's own."""
-        self._later(work)
 
     def allows_channel(self, channel: str) -> bool:
         return self._limits.allows_channel(channel)
@@ -284,7 +253,7 @@ class Intake:
         card = entry.status_ts
         if entry.job.source == "assistant" and entry.status_ts == entry.result_thread:
             card = card_ts  # a panel job's "status" is its thread: never delete that
-        self._later(self._writer.delete_result(channel, card, entry.file_ids))
+        self.background(self._writer.delete_result(channel, card, entry.file_ids))
         return None
 
     async def open_modal(self, body: dict[str, Any], view: views.Block) -> None:
@@ -295,7 +264,7 @@ class Intake:
     async def show_home(self, user: str) -> None:
         stats = await self.operators.stats_card(user) if self._limits.is_admin(user) else []
         view = views.home_view(await self.usage_report(user), await self.history(user), stats)
-        self._later(self._writer.publish_home(user, view))
+        self.background(self._writer.publish_home(user, view))
 
     async def notice(
         self,
@@ -306,7 +275,7 @@ class Intake:
         thread: str | None = None,
     ) -> None:
         """An ephemeral word to whoever clicked: through response_url when there is one."""
-        self._later(self._notice(body, text, channel, thread))
+        self.background(self._notice(body, text, channel, thread))
 
     async def _notice(
         self, body: dict[str, Any], text: str, channel: str | None, thread: str | None
@@ -325,6 +294,6 @@ class Intake:
     async def tell(self, source: Source, channel: str, user: str, thread: str, text: str) -> None:
         """A word after a message: in the thread in DMs, ephemeral in channels."""
         if source in ("dm", "assistant"):
-            self._later(self._writer.reply(channel, thread, text))
+            self.background(self._writer.reply(channel, thread, text))
         else:
-            self._later(self._writer.whisper(channel, user, thread, text))
+            self.background(self._writer.whisper(channel, user, thread, text))

@@ -1,5 +1,5 @@
 """Who and where, as the stand-in answers it: the bot itself (``auth.test``),
-people (``users.info``, with their language) and conversations
+people (``users.info``, ``users.list``, with their language) and conversations
 (``conversations.*``: join, info, a thread's replies, opening a DM)."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ class DirectoryApi:
         return {
             "auth.test": self.auth_test,
             "users.info": self.user_info,
+            "users.list": self.users,
             "conversations.join": self.join,
             "conversations.info": self.conversation_info,
             "conversations.replies": self.replies,
@@ -42,6 +43,25 @@ class DirectoryApi:
         if str(args.get("include_locale", "")).lower() in ("true", "1"):
             person["locale"] = self._workspace.locales.get(user, self._workspace.default_locale)
         return {"user": person}
+
+    def users(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The workspace's people (those whose language is set in ``locales``), a page at
+        a time (``limit``, ``cursor``), with their language when asked, as Slack does."""
+        locales = self._workspace.locales
+        people = sorted(locales)
+        start = int(args.get("cursor") or 0)
+        limit = int(args.get("limit") or 100)
+        with_locale = str(args.get("include_locale", "")).lower() in ("true", "1")
+        members = [
+            {"id": user, "team_id": TEAM, "name": user.lower()}
+            | ({"locale": locales[user]} if with_locale else {})
+            for user in people[start : start + limit]
+        ]
+        more = start + limit < len(people)
+        return {
+            "members": members,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     def join(self, args: dict[str, Any]) -> dict[str, Any]:
         conversation = self._workspace.conversations.get(str(args.get("channel", "")))

@@ -34,6 +34,7 @@ class SlackStandIn(Workspace):
         super().__init__()
         self.bot_token = bot_token
         self.app_token = app_token
+        self.delays: dict[str, float] = {}  # Web API method → seconds it takes to answer
         self._runner: web.AppRunner | None = None
         self._faults = Faults()
         self.panel = AssistantPanel(self)
@@ -106,6 +107,8 @@ class SlackStandIn(Workspace):
             return _rate_limited()
         if method == "files.completeUploadExternal":
             await asyncio.sleep(self._files.share_delay)
+        if self.delays.get(method):
+            await asyncio.sleep(self.delays[method])
         handler = self._methods.get(method)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
