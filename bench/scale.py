@@ -52,7 +52,9 @@ async def run_scale(gateway: GatewayStandIn, slack: SlackStandIn, folder: Path) 
         await asyncio.sleep(1.0)
         idle = process.memory_info().rss
         before = sum(1 for m in slack.visible() if m.files)
-        async with aiohttp.ClientSession() as session:
+        # Slack sends each request on a connection of its own; aiohttp's default pool
+        # of 100 would hold the second hundred back and time that as the bot's.
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
             sender = SlackSender(session, f"http://127.0.0.1:{port}/slack/events", SECRET)
             started = time.monotonic()
             acks = await asyncio.gather(
