@@ -11,6 +11,20 @@ from bot.generation import GeneratedImage
 from bot.jobs import InputFile, Job, PublishError, StatusRef
 from bot.jobs.outcomes import Delivered, InputUnreadable, Outcome
 from bot.jobs.publisher import StatusView, UploadedFile
+from bot.options import ImageOptions
+
+
+def journal_job(user: str = "U1", count: int = 1, key: str = "", size: str = "1K") -> Job:
+    """A command's job as the journal sees it, keyed by its own trigger id unless given one."""
+    made = Job(
+        key=key,
+        user=user,
+        channel="C1",
+        prompt="a cat",
+        options=ImageOptions("1:1", size, count),
+        source="command",
+    )
+    return made if key else Job(**{**made.__dict__, "key": f"trigger:{made.id}"})
 
 
 @dataclass

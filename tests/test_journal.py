@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.jobs import Admission, Job, Journal, Limits
+from bot.jobs import Admission, Journal, Limits
 from bot.jobs.limits import day_start
-from bot.options import ImageOptions
 from bot.settings import PostgresURL
+from tests.fakes import journal_job
 
 
 @pytest.fixture
@@ -20,24 +20,12 @@ async def journal(journal_target: Path | PostgresURL) -> AsyncIterator[Journal]:
     await opened.close()
 
 
-def job(user: str = "U1", count: int = 1, key: str = "", size: str = "1K") -> Job:
-    made = Job(
-        key=key,
-        user=user,
-        channel="C1",
-        prompt="a cat",
-        options=ImageOptions("1:1", size, count),
-        source="command",
-    )
-    return made if key else Job(**{**made.__dict__, "key": f"trigger:{made.id}"})
-
-
 async def test_duplicates_are_refused_by_any_key(journal: Journal) -> None:
-    first = job()
+    first = journal_job()
     assert (await journal.admit(first, [first.key, "message:C1:1.0"], Limits())).admission is (
         Admission.ACCEPTED
     )
-    again = job()
+    again = journal_job()
     decision = await journal.admit(again, ["message:C1:1.0"], Limits())
     assert decision.admission is Admission.DUPLICATE
     assert not await journal.remember([first.key])
@@ -48,7 +36,7 @@ async def test_queue_cap_per_user_and_admins_exempt(journal: Journal) -> None:
     limits = Limits(max_queued_per_user=2, admins=frozenset({"UADMIN"}))
     outcomes = [
         (await journal.admit(j, [j.key], limits)).admission
-        for j in (job(), job(), job(), job("U2"))
+        for j in (journal_job(), journal_job(), journal_job(), journal_job("U2"))
     ]
     assert outcomes == [
         Admission.ACCEPTED,
@@ -57,13 +45,13 @@ async def test_queue_cap_per_user_and_admins_exempt(journal: Journal) -> None:
         Admission.ACCEPTED,
     ]
     for _ in range(4):
-        admin = job("UADMIN")
+        admin = journal_job("UADMIN")
         assert (await journal.admit(admin, [admin.key], limits)).admission is Admission.ACCEPTED
 
 
 async def test_daily_quota_counts_delivered_and_reserved_not_failed(journal: Journal) -> None:
     limits = Limits(max_queued_per_user=10, daily_quota=5)
-    delivered, failed, running = job(count=2), job(count=3), job(count=2)
+    delivered, failed, running = journal_job(count=2), journal_job(count=3), journal_job(count=2)
     for j in (delivered, failed):
         assert (await journal.admit(j, [j.key], limits)).admission is Admission.ACCEPTED
     await journal.finish_delivered(
@@ -71,10 +59,10 @@ async def test_daily_quota_counts_delivered_and_reserved_not_failed(journal: Jou
     )
     await journal.update(failed.id, "failed", error="declined")
     assert (await journal.admit(running, [running.key], limits)).admission is Admission.ACCEPTED
-    decision = await journal.admit(job(count=2), [], limits)
+    decision = await journal.admit(journal_job(count=2), [], limits)
     assert decision.admission is Admission.OVER_QUOTA
     assert decision.used_today == 4  # 2 delivered + 2 still running; the failed 3 are free
-    assert (await journal.admit(job(count=1), [], limits)).admission is Admission.ACCEPTED
+    assert (await journal.admit(journal_job(count=1), [], limits)).admission is Admission.ACCEPTED
     usage = await journal.usage("U1")
     assert usage.images_today == 2
     assert usage.cost_today == pytest.approx(0.202)
@@ -82,7 +70,7 @@ async def test_daily_quota_counts_delivered_and_reserved_not_failed(journal: Jou
 
 
 async def test_unfinished_jobs_come_back_with_their_status_line(journal: Journal) -> None:
-    queued = job()
+    queued = journal_job()
     await journal.admit(queued, [queued.key], Limits())
     await journal.update(queued.id, "running", status_channel="C1", status_ts="9.1")
     (entry,) = await journal.unfinished()
@@ -93,7 +81,7 @@ async def test_unfinished_jobs_come_back_with_their_status_line(journal: Journal
 async def test_history_lists_newest_request_first_whatever_finished_first(
     journal: Journal,
 ) -> None:
-    older, newer = job(), job()
+    older, newer = journal_job(), journal_job()
     for j in (older, newer):
         await journal.admit(j, [j.key], Limits())
     # Side-by-side jobs finish in either order; the list follows the asking.
@@ -107,13 +95,13 @@ async def test_history_lists_newest_request_first_whatever_finished_first(
 async def test_edits_finishing_together_in_one_thread_get_distinct_versions(
     journal: Journal,
 ) -> None:
-    jobs = [job() for _ in range(5)]
+    jobs = [journal_job() for _ in range(5)]
     for j in jobs:
         await journal.admit(j, [j.key], Limits(max_queued_per_user=5))
         await journal.update(j.id, "running", status_channel="C1", result_thread="1.0")
     versions = await asyncio.gather(*(journal.start_upload(j.id, "C1", "1.0", ["l"]) for j in jobs))
     assert sorted(v or 0 for v in versions) == [1, 2, 3, 4, 5]
-    top_level = job()
+    top_level = journal_job()
     await journal.admit(top_level, [top_level.key], Limits(max_queued_per_user=9))
     assert await journal.start_upload(top_level.id, "C1", None, []) is None  # not in a thread
 

@@ -14,22 +14,10 @@ import pytest
 
 from bot.jobs import Job, Journal, Limits
 from bot.jobs.leases import LeaseLost
-from bot.options import ImageOptions
 from bot.settings import PostgresURL
+from tests.fakes import journal_job
 
 LEASE = 1.0
-
-
-def job(user: str = "U1") -> Job:
-    made = Job(
-        key="",
-        user=user,
-        channel="C1",
-        prompt="a cat",
-        options=ImageOptions("1:1", "1K", 1),
-        source="command",
-    )
-    return Job(**{**made.__dict__, "key": f"trigger:{made.id}"})
 
 
 @pytest.fixture
@@ -43,7 +31,7 @@ async def replicas(postgres_url: str) -> AsyncIterator[tuple[Journal, Journal]]:
 
 
 async def admitted(journal: Journal, count: int = 1) -> list[Job]:
-    jobs = [job(f"U{n}") for n in range(count)]
+    jobs = [journal_job(f"U{n}") for n in range(count)]
     for j in jobs:
         await journal.admit(j, [j.key], Limits())
     return jobs

@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.generation.pacing import CallPacer
-from bot.jobs import Job, Journal, Limits
+from bot.jobs import Journal, Limits
 from bot.jobs.fair_queue import Unit
-from bot.options import ImageOptions
 from bot.settings import PostgresURL
+from tests.fakes import journal_job
 
 CONCURRENCY, INTERVAL, CALL = 2, 0.2, 0.5
 
@@ -83,7 +83,7 @@ async def test_the_shared_queue_takes_turns_by_user_across_replicas(postgres_url
             ("UONE", second, 1),
             ("UTWO", first, 1),
         ):
-            made = job(user)
+            made = journal_job(user, count=3)
             await journal.admit(made, [made.key], Limits(max_queued_per_user=9))
             jobs[user] = made.id
             queue = queues[0] if journal is first else queues[1]
@@ -100,15 +100,3 @@ async def test_the_shared_queue_takes_turns_by_user_across_replicas(postgres_url
         assert len(queues[0]) == len(queues[1]) == 0
     finally:
         await asyncio.gather(first.close(), second.close())
-
-
-def job(user: str) -> Job:
-    made = Job(
-        key="",
-        user=user,
-        channel="C1",
-        prompt="a cat",
-        options=ImageOptions("1:1", "1K", 3),
-        source="command",
-    )
-    return Job(**{**made.__dict__, "key": f"trigger:{made.id}"})

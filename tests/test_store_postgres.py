@@ -16,8 +16,8 @@ import pytest
 from bot.jobs import Admission, Job, Journal, Limits
 from bot.jobs.journal import StoreError
 from bot.jobs.store.postgres_schema import STEPS
-from bot.options import ImageOptions
 from bot.settings import PostgresURL
+from tests.fakes import journal_job
 from tests.harness import free_port
 
 
@@ -33,18 +33,6 @@ async def replicas(postgres_url: str) -> AsyncIterator[tuple[Journal, Journal]]:
 # Several rounds: each pool opens more connections under the first bursts, so
 # later rounds race on many connections at once.
 ROUNDS = [f"URACE{n}" for n in range(6)]
-
-
-def job(user: str = "U1", count: int = 1) -> Job:
-    made = Job(
-        key="",
-        user=user,
-        channel="C1",
-        prompt="a cat",
-        options=ImageOptions("1:1", "1K", count),
-        source="command",
-    )
-    return Job(**{**made.__dict__, "key": f"trigger:{made.id}"})
 
 
 async def admit_everywhere(
@@ -68,7 +56,7 @@ async def test_the_queue_cap_holds_when_one_user_hits_both_replicas_at_once(
 ) -> None:
     limits = Limits(max_queued_per_user=3, daily_quota=100)
     for user in ROUNDS:
-        outcomes = await admit_everywhere(replicas, [job(user) for _ in range(12)], limits)
+        outcomes = await admit_everywhere(replicas, [journal_job(user) for _ in range(12)], limits)
         assert outcomes.count(Admission.ACCEPTED) == 3, user
         assert outcomes.count(Admission.TOO_MANY_QUEUED) == 9, user
         assert (await replicas[1].usage(user)).active == 3
@@ -79,7 +67,9 @@ async def test_the_daily_quota_holds_when_one_user_hits_both_replicas_at_once(
 ) -> None:
     limits = Limits(max_queued_per_user=100, daily_quota=9)
     for user in ROUNDS:
-        outcomes = await admit_everywhere(replicas, [job(user, 2) for _ in range(12)], limits)
+        outcomes = await admit_everywhere(
+            replicas, [journal_job(user, 2) for _ in range(12)], limits
+        )
         assert outcomes.count(Admission.ACCEPTED) == 4, user  # 8 images; a fifth makes 10
         assert outcomes.count(Admission.OVER_QUOTA) == 8, user
 
@@ -89,7 +79,7 @@ async def test_one_slack_retry_delivered_to_both_replicas_makes_one_job(
 ) -> None:
     # Different users and an admin too, so no per-user lock lines them up: only
     # the key's uniqueness decides.
-    jobs = [job(f"U{n}") for n in range(8)] + [job("UADMIN")]
+    jobs = [journal_job(f"U{n}") for n in range(8)] + [journal_job("UADMIN")]
     limits = Limits(admins=frozenset({"UADMIN"}))
     outcomes = await admit_everywhere(replicas, jobs, limits, keys=["event:E1", "message:C1:1.0"])
     assert outcomes.count(Admission.ACCEPTED) == 1
@@ -112,7 +102,7 @@ async def test_edits_finishing_on_both_replicas_get_distinct_versions(
 ) -> None:
     limits = Limits(max_queued_per_user=100)
     for thread in ("1.0", "2.0", "3.0", "4.0"):
-        jobs = [job() for _ in range(12)]
+        jobs = [journal_job() for _ in range(12)]
         for n, j in enumerate(jobs):  # each replica finishes the jobs it holds
             await replicas[n % 2].admit(j, [j.key], limits)
             await replicas[n % 2].update(j.id, "running", status_channel="C1", result_thread=thread)

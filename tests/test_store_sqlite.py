@@ -13,6 +13,7 @@ from bot.jobs import Admission, Job, Journal, Limits
 from bot.jobs.journal import StoreError
 from bot.jobs.store.sqlite_schema import STEPS
 from bot.options import ImageOptions
+from tests.fakes import journal_job
 
 ACCEPTED = Admission.ACCEPTED
 
@@ -27,18 +28,6 @@ def released_journal(path: Path) -> Path:
     with sqlite3.connect(path) as db:
         db.executescript((FIXTURES / "journal_aaa8e3f.sql").read_text())
     return path
-
-
-def job(user: str) -> Job:
-    made = Job(
-        key="",
-        user=user,
-        channel="C1",
-        prompt="a cat",
-        options=ImageOptions("1:1", "1K", 1),
-        source="command",
-    )
-    return Job(**{**made.__dict__, "key": f"trigger:{made.id}"})
 
 
 def columns(path: Path) -> set[str]:
@@ -142,9 +131,9 @@ async def test_admissions_that_arrive_together_share_one_commit(tmp_path: Path) 
     path = tmp_path / "journal.db"
     journal = await Journal.open(path)
     try:
-        await journal.admit(job("UWARM"), ["warm"], Limits())
+        await journal.admit(journal_job("UWARM"), ["warm"], Limits())
         before = commits_in_wal(path)
-        jobs = [job(f"U{n % 5}") for n in range(20)]
+        jobs = [journal_job(f"U{n % 5}") for n in range(20)]
         limits = Limits(max_queued_per_user=3)
         decisions = await asyncio.gather(*(journal.admit(j, [j.key], limits) for j in jobs))
         assert commits_in_wal(path) - before < 5  # not one each
