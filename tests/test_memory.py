@@ -5,6 +5,7 @@ it is, Slack gets it read back in slices — and no call leaves a file behind.""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import resource
 import signal
@@ -33,6 +34,7 @@ from bot.jobs.publisher import UploadedFile
 from bot.jobs.spool import Spool
 from bot.options import ImageOptions
 from bot.preview import render_noise_png
+from bot.slack.uploads import slices
 from bot.slack.writer import SlackWriter
 from bot.standins.gateway import GatewayStandIn
 from bot.standins.slack import SlackStandIn
@@ -242,6 +244,40 @@ async def test_a_file_backed_image_reaches_slack_whole(slack: SlackStandIn, tmp_
         (uploaded,) = await SlackWriter(client, session).upload("a cat", [image])
     assert slack.uploads[uploaded["id"]]["data"] == png
     assert files_in(tmp_path) == [path], "the upload reads the file; the spool decides when it goes"
+
+
+async def test_an_upload_reads_its_file_without_copying_it_into_memory(tmp_path: Path) -> None:
+    """The slices handed to the socket are views of the file's pages, not copies
+    read into new buffers: a copy costs CPU for every byte of every image."""
+    png = render_noise_png(1024, 1024)  # ≈3 MB: three slices
+    path = tmp_path / "made.part"
+    path.write_bytes(png)
+    image = identify_file(path)
+    digest, sizes = hashlib.sha256(), []
+    tracemalloc.start()
+    try:
+        async for piece in slices(image):
+            sizes.append(len(piece))
+            digest.update(piece)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert digest.digest() == hashlib.sha256(png).digest()
+    assert len(sizes) > 2
+    assert peak < 256 * 1024, f"{peak} bytes allocated to send a {len(png)} B file"
+
+
+async def test_an_upload_of_a_file_that_shrank_fails_instead_of_sending_less(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "made.part"
+    path.write_bytes(render_noise_png(300, 300))
+    image = identify_file(path)
+    with path.open("r+b") as file:
+        file.truncate(image.size // 2)
+    with pytest.raises(OSError, match="bytes early"):
+        async for _ in slices(image):
+            pass
 
 
 def files_left(spool: Path) -> list[str]:
