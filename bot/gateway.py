@@ -39,7 +39,11 @@ async def open_generation_client(
     httpcore.AsyncHTTP11Connection.READ_NUM_BYTES = ANSWER_READ_BYTES
     # Each read is bounded too, but the whole call's deadline is the client's.
     timeout = httpx.Timeout(settings.call_timeout, connect=settings.connect_timeout)
-    limits = httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=4)
+    # Every connection a call in flight used is kept for the next call: keeping
+    # fewer made a burst open a new one (TCP, and in production TLS) per call.
+    limits = httpx.Limits(
+        max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
+    )
     async with httpx.AsyncClient(timeout=timeout, limits=limits) as http:
         yield GenerationClient(
             http,

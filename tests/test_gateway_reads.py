@@ -1,9 +1,12 @@
-"""The gateway's answer is read in big slices: a 2K image is 10–17 MB of JSON,
-and every slice httpx reads costs a trip through httpcore, h11 and anyio. At
-httpcore's 64 KiB that is ~260 trips an image, the bot's largest CPU cost in a
-burst (measured: 0.067 → 0.055 s of CPU per 2K image with 1 MiB reads)."""
+"""What a gateway call costs besides the answer itself: the answer is read in big
+slices (a 2K image is 10–17 MB of JSON, and every slice httpx reads costs a trip
+through httpcore, h11 and anyio — at httpcore's 64 KiB, ~260 trips an image:
+0.067 → 0.055 s of CPU per 2K image with 1 MiB reads); calls reuse their
+connections (a new one costs a TCP and, in production, a TLS handshake)."""
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 
@@ -42,3 +45,27 @@ async def test_a_big_answer_arrives_in_slices_larger_than_httpcores_default(
     assert image.size > 1024**2
     assert sum(slices) > 3 * 1024**2
     assert max(slices) > HTTPCORE_READ, f"{len(slices)} slices, none over 64 KiB"
+
+
+async def test_every_call_in_flight_keeps_its_connection_for_the_next(
+    gateway: GatewayStandIn,
+) -> None:
+    concurrency = 8
+    gateway.latency = 0.2  # all of a wave in flight at once
+    settings = Settings.from_env(
+        {
+            "BANANA_API_KEY": TEST_KEY,
+            "BANANA_API_URL": gateway.url,
+            "BANANA_MIN_INTERVAL": "0",
+            "BANANA_CONCURRENCY": str(concurrency),
+        }
+    )
+    async with open_generation_client(settings) as client:
+        for _ in range(3):
+            await asyncio.gather(
+                *(client.generate(ImageRequest("a cat", size="1K")) for _ in range(concurrency))
+            )
+    peers = {request.peer for request in gateway.requests}
+    assert len(gateway.requests) == 3 * concurrency
+    assert "" not in peers
+    assert len(peers) == concurrency, f"{len(peers)} connections for three waves of {concurrency}"

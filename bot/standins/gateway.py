@@ -63,6 +63,7 @@ class RecordedRequest:
     inputs: int = 0
     at: float = field(default_factory=time.monotonic)
     sent: int = 0  # bytes of a streamed hostile answer written before the client hung up
+    peer: str = ""  # the client's address and port: which connection it came on
 
 
 class GatewayStandIn:
@@ -158,6 +159,7 @@ class GatewayStandIn:
         ):
             return web.json_response({"code": -1013, "msg": "Provided image is not valid"})
         record = RecordedRequest(logid, key, prompt, ratio, size, body, mode, len(inputs))
+        record.peer = str(request.transport.get_extra_info("peername")) if request.transport else ""
         self.requests.append(record)
 
         if key != self.api_key:
