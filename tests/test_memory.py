@@ -246,6 +246,30 @@ async def test_a_file_backed_image_reaches_slack_whole(slack: SlackStandIn, tmp_
     assert files_in(tmp_path) == [path], "the upload reads the file; the spool decides when it goes"
 
 
+def test_decoding_copies_none_of_the_text_it_is_given(tmp_path: Path) -> None:
+    """Each read is decoded where it lies: no slice of it, nor a copy joined to the
+    last read's leftover, is made first (each would cost a copy of every byte)."""
+    png = render_noise_png(1024, 1024)
+    body = answer_body(png)
+    # 1 MiB reads, cut so that each leaves a partial quartet for the next.
+    pieces = [body[start : start + 1024**2 + 1] for start in range(0, len(body), 1024**2 + 1)]
+    reader = AnswerReader(expected_size=len(body), blob_folder=tmp_path)
+    reader.feed(pieces[0])  # where the string starts: held until it is seen to be base64
+    tracemalloc.start()
+    try:
+        for piece in pieces[1:]:
+            reader.feed(piece)
+        answer = parse_read_answer(reader)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    (image,) = answer.images
+    assert image.path is not None
+    assert image.path.read_bytes() == png
+    # What one read decodes to (3/4 of it) is all it may take, and a little more.
+    assert peak < 1024**2, f"{peak} bytes held while decoding 1 MiB reads"
+
+
 async def test_an_upload_reads_its_file_without_copying_it_into_memory(tmp_path: Path) -> None:
     """The slices handed to the socket are views of the file's pages, not copies
     read into new buffers: a copy costs CPU for every byte of every image."""

@@ -92,7 +92,7 @@ class AnswerReader:
                 position = slash + 1
                 continue
             if quote < 0:
-                self._skeleton += chunk[position:]
+                self._skeleton += memoryview(chunk)[position:]  # no slice copied first
                 position = end
                 break
             self._skeleton += chunk[position:quote]
@@ -113,56 +113,82 @@ class AnswerReader:
     def _start_big(self, unread: int) -> bool:
         """Take the current string's text so far out of the skeleton and decode it,
         and what follows, into a blob; or, when it is not base64, mark it plain text
-        (the model's words, parsed as usual) and return False."""
-        content = bytes(self._skeleton[self._string_start :])
-        probe = content
+        (the model's words, parsed as usual) and return False. Its first
+        ``big_string`` bytes tell which (the decoder checks the rest)."""
+        start = self._string_start
+        probe = bytes(self._skeleton[start : start + self._big_string + 1])
         for escape, plain in _ESCAPES_IN_BASE64:
             probe = probe.replace(escape, plain)
         if not _BASE64_TEXT.fullmatch(probe):
             self._plain_text = True
             return False
-        del self._skeleton[self._string_start :]
-        self._big = BlobWriter(self._blob_folder, self._presize(len(content) + unread))
+        text_so_far = len(self._skeleton) - start
+        self._big = BlobWriter(self._blob_folder, self._presize(text_so_far + unread))
         self._pending, self._bad = b"", None
         if self._escaped:  # the escape's second byte has not arrived yet
             self._escaped = False
-        self._decode(content)
+        self._decode(self._skeleton, start, len(self._skeleton))
+        del self._skeleton[start:]
         return True
 
     def _feed_big(self, chunk: bytes, position: int) -> int:
         quote = chunk.find(b'"', position)
         # A quote right after an odd backslash would be an escaped quote: not base64.
         stop = len(chunk) if quote < 0 else quote
-        self._decode(chunk[position:stop])
+        self._decode(chunk, position, stop)
         if quote < 0:
             return len(chunk)
         self._close_big()
         return quote + 1
 
-    def _decode(self, text: bytes) -> None:
+    def _decode(self, source: bytes | bytearray, start: int, stop: int) -> None:
+        """Decode ``source[start:stop]``, after what the last read left over. Text
+        with no escapes (as gateways send it) is decoded where it lies: a slice
+        or a join would copy every byte of every image once more."""
         assert self._big is not None
-        if self._bad:
+        if self._bad or start >= stop:
             return
-        data = self._pending + text if self._pending else text
-        if b"\\" in data:
-            for escape, plain in _ESCAPES_IN_BASE64:
-                data = data.replace(escape, plain)
-            if data.endswith(b"\\"):  # an escape split across chunks
-                data, tail = data[:-1], b"\\"
-            else:
-                tail = b""
-            if b"\\" in data:
-                self._bad = "the image data contains JSON escapes that are not base64"
+        if source.find(b"\\", start, stop) >= 0 or self._pending.endswith(b"\\"):
+            self._decode_escaped(bytes(source[start:stop]))
+            return
+        if self._pending:  # first complete the quartet the last read began
+            taken = min(start + 4 - len(self._pending), stop)
+            head, start = self._pending + bytes(source[start:taken]), taken
+            self._pending = head
+            if len(head) < 4 or not self._write(head):
                 return
+        cut = stop - (stop - start) % 4
+        with memoryview(source) as view:  # let go before the skeleton is cut
+            if cut > start and not self._write(view[start:cut]):
+                return
+        self._pending = bytes(source[cut:stop])
+
+    def _decode_escaped(self, text: bytes) -> None:
+        """Base64 that JSON escaped (``\\/`` for ``/``, line breaks): unescaped first."""
+        data = self._pending + text
+        for escape, plain in _ESCAPES_IN_BASE64:
+            data = data.replace(escape, plain)
+        if data.endswith(b"\\"):  # an escape split across chunks
+            data, tail = data[:-1], b"\\"
         else:
             tail = b""
+        if b"\\" in data:
+            self._bad = "the image data contains JSON escapes that are not base64"
+            return
         cut = len(data) - len(data) % 4
+        if self._write(memoryview(data)[:cut]):
+            self._pending = data[cut:] + tail
+
+    def _write(self, text: bytes | memoryview) -> bool:
+        """Decode whole quartets into the blob; False (and the string is bad) if
+        they are not base64."""
+        assert self._big is not None
         try:
-            self._big.write(pybase64.b64decode(memoryview(data)[:cut], validate=True))
+            self._big.write(pybase64.b64decode(text, validate=True))
         except binascii.Error as exc:
             self._bad = f"not valid base64 ({exc})"
-            return
-        self._pending = data[cut:] + tail
+            return False
+        return True
 
     def _presize(self, text_so_far: int) -> int:
         """Room for the decoded string: at most 3/4 of the body still to come."""
