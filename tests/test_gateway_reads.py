@@ -126,3 +126,38 @@ def test_the_client_is_ready_for_its_first_call_once_open() -> None:
         [sys.executable, "-c", FIRST_CALL_CHECK], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+async def test_a_call_has_one_deadline_not_a_timer_for_every_read(
+    gateway: GatewayStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BANANA_TIMEOUT bounds the whole call; a per-read deadline as well would arm
+    and cancel a timer for every read of the answer (~64 for a 2K image)."""
+    gateway.default_mode = "noise"  # ~4 MB for 1K: a few dozen reads
+    settings = Settings.from_env(
+        {"BANANA_API_KEY": TEST_KEY, "BANANA_API_URL": gateway.url, "BANANA_MIN_INTERVAL": "0"}
+    )
+    loop = asyncio.get_running_loop()
+    timers: list[float] = []
+    call_at = loop.call_at
+
+    def counting_call_at(when: float, *args: object, **kwargs: object) -> asyncio.TimerHandle:
+        timers.append(when)
+        return call_at(when, *args, **kwargs)  # type: ignore[arg-type]
+
+    reads = 0
+    feed = AnswerReader.feed
+
+    def counting_feed(reader: AnswerReader, chunk: bytes) -> None:
+        nonlocal reads
+        reads += 1
+        feed(reader, chunk)
+
+    monkeypatch.setattr(AnswerReader, "feed", counting_feed)
+    async with open_generation_client(settings) as client:
+        await client.generate(ImageRequest("a cat", size="1K"))  # connected: no connect timer
+        monkeypatch.setattr(loop, "call_at", counting_call_at)
+        reads = 0
+        await client.generate(ImageRequest("a dog", size="1K"))
+    assert reads > 10
+    assert len(timers) <= 3, f"{len(timers)} timers for {reads} reads"
