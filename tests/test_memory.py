@@ -5,8 +5,10 @@ it is, Slack gets it read back in slices — and no call leaves a file behind.""
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import json
+import mmap
 import resource
 import signal
 import tracemalloc
@@ -310,6 +312,24 @@ async def test_an_upload_reads_its_file_without_copying_it_into_memory(tmp_path:
     assert digest.digest() == hashlib.sha256(png).digest()
     assert len(sizes) > 2
     assert peak < 256 * 1024, f"{peak} bytes allocated to send a {len(png)} B file"
+
+
+async def test_a_file_that_cannot_be_mapped_is_read_instead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Some filesystems (a few network and FUSE ones) cannot map files: the upload
+    reads the file a slice at a time there instead of failing every attempt."""
+    png = render_noise_png(700, 700)
+    path = tmp_path / "made.part"
+    path.write_bytes(png)
+    image = identify_file(path)
+
+    def no_mapping(*args: object, **kwargs: object) -> mmap.mmap:
+        raise OSError(errno.ENODEV, "No such device")
+
+    monkeypatch.setattr(mmap, "mmap", no_mapping)
+    sent = b"".join([bytes(piece) async for piece in slices(image)])
+    assert sent == png
 
 
 async def test_an_upload_of_a_file_that_shrank_fails_instead_of_sending_less(
