@@ -101,6 +101,7 @@ def mention_reactions(slack: SlackStandIn, said: Message) -> list[str]:
 async def test_slack_down_past_the_delivery_window_tells_the_requester_and_empties_the_spool(
     gateway: GatewayStandIn, slack: SlackStandIn, tmp_path: Path
 ) -> None:
+    gateway.latency = 1.0  # Slack goes away while the image is being made, not after
     async with running_bot(gateway, slack, tmp_path, BANANA_DELIVERY_WITHIN="3") as bot:
         said = await ask(bot, slack, "a cat nobody sees", mention=True)
         await eventually(lambda: gateway.requests)
@@ -168,6 +169,7 @@ async def test_when_the_channel_is_gone_too_the_requester_is_told_by_dm(
     gateway: GatewayStandIn, slack: SlackStandIn, tmp_path: Path
 ) -> None:
     dm = slack.add_conversation("D0ALICE", "alice", "im", user=USER)
+    gateway.latency = 1.0  # Slack goes away while the image is being made, not after
     async with running_bot(gateway, slack, tmp_path, BANANA_DELIVERY_WITHIN="3") as bot:
         await ask(bot, slack, "a cat in an archived channel", mention=True)
         await eventually(lambda: gateway.requests)

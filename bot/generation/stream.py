@@ -153,9 +153,12 @@ class AnswerReader:
             return
         if self._pending:  # first complete the quartet the last read began
             taken = min(start + 4 - len(self._pending), stop)
-            head, start = self._pending + bytes(source[start:taken]), taken
-            self._pending = head
-            if len(head) < 4 or not self._write(head):
+            head = self._pending + bytes(source[start:taken])
+            if len(head) < 4:
+                self._pending = head
+                return
+            self._pending, start = b"", taken
+            if not self._write(head):
                 return
         cut = stop - (stop - start) % 4
         with memoryview(source) as view:  # let go before the skeleton is cut
