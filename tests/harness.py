@@ -17,7 +17,7 @@ import aiohttp
 from bot.standins.gateway import GatewayStandIn
 from bot.standins.serving import free_port
 from bot.standins.slack import SlackStandIn
-from bot.standins.slack_sender import SlackSender
+from bot.standins.slack_sender import Delivered, SlackSender, slash_command
 from tests.conftest import TEST_KEY, clean_env
 
 BOT_TOKEN = "xoxb-test-bot-token"
@@ -51,6 +51,21 @@ class RunningBot:
 
     def logs(self) -> str:
         return self.log.read_text(errors="replace")
+
+    async def command(
+        self, slack: SlackStandIn, user: str, text: str, channel: str = "C0GENERAL"
+    ) -> Delivered:
+        """``/banana text`` from ``user``, signed, with a response_url of its own; answered 200."""
+        reply = await self.sender.command(
+            slash_command(
+                text,
+                user=user,
+                channel=channel,
+                response_url=slack.response_url(f"r{time.time_ns()}"),
+            )
+        )
+        assert reply.status == 200, self.logs()
+        return reply
 
     async def stop(self, sig: int = signal.SIGTERM, limit: float = 20) -> int:
         if self.process.returncode is None:

@@ -6,38 +6,26 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import time
 from pathlib import Path
 
 from bot.slack.foreground import Foreground
 from bot.standins.gateway import GatewayStandIn
 from bot.standins.slack import SlackStandIn
-from bot.standins.slack_sender import Delivered, slash_command
-from tests.harness import RunningBot, eventually, running_bot
+from tests.harness import eventually, running_bot
 
 ALICE, NEWCOMER = "U0ALICE", "U0NEWCOMER"
 CHANNEL = "C0GENERAL"
-
-
-async def command(bot: RunningBot, slack: SlackStandIn, user: str, text: str) -> Delivered:
-    reply = await bot.sender.command(
-        slash_command(
-            text, user=user, channel=CHANNEL, response_url=slack.response_url(f"r{time.time_ns()}")
-        )
-    )
-    assert reply.status == 200, bot.logs()
-    return reply
 
 
 async def test_a_job_starts_once_the_requests_around_it_are_answered(
     gateway: GatewayStandIn, slack: SlackStandIn, tmp_path: Path
 ) -> None:
     async with running_bot(gateway, slack, tmp_path) as bot:
-        await command(bot, slack, ALICE, "help")  # Alice's language is known from now on
+        await bot.command(slack, ALICE, "help")  # Alice's language is known from now on
         slack.delays["users.info"] = 1.0  # a newcomer's takes a second to learn
-        newcomer = asyncio.create_task(command(bot, slack, NEWCOMER, "a fox"))
+        newcomer = asyncio.create_task(bot.command(slack, NEWCOMER, "a fox"))
         await eventually(lambda: slack.calls_to("users.info")[1:])
-        ack = await command(bot, slack, ALICE, "a cat")
+        ack = await bot.command(slack, ALICE, "a cat")
         assert "a cat" in ack.json()["text"]
         await asyncio.sleep(0.3)  # time enough for a job started at once to show itself
         assert not newcomer.done()

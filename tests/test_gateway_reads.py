@@ -24,6 +24,18 @@ from tests.conftest import TEST_KEY
 HTTPCORE_READ = 64 * 1024
 
 
+def gateway_settings(gateway: GatewayStandIn, **more: str) -> Settings:
+    """Settings for the stand-in gateway, calls unpaced."""
+    return Settings.from_env(
+        {
+            "BANANA_API_KEY": TEST_KEY,
+            "BANANA_API_URL": gateway.url,
+            "BANANA_MIN_INTERVAL": "0",
+            **more,
+        }
+    )
+
+
 async def test_a_big_answer_arrives_in_slices_larger_than_httpcores_default(
     gateway: GatewayStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -36,13 +48,7 @@ async def test_a_big_answer_arrives_in_slices_larger_than_httpcores_default(
 
     monkeypatch.setattr(AnswerReader, "feed", counting_feed)
     gateway.default_mode = "noise"  # incompressible: a ~4 MB answer for 1K
-    settings = Settings.from_env(
-        {
-            "BANANA_API_KEY": TEST_KEY,
-            "BANANA_API_URL": gateway.url,
-            "BANANA_MIN_INTERVAL": "0",
-        }
-    )
+    settings = gateway_settings(gateway)
     async with open_generation_client(settings) as client:
         generation = await client.generate(ImageRequest("a cat", size="1K"))
     (image,) = generation.images
@@ -56,14 +62,7 @@ async def test_every_call_in_flight_keeps_its_connection_for_the_next(
 ) -> None:
     concurrency = 8
     gateway.latency = 0.2  # all of a wave in flight at once
-    settings = Settings.from_env(
-        {
-            "BANANA_API_KEY": TEST_KEY,
-            "BANANA_API_URL": gateway.url,
-            "BANANA_MIN_INTERVAL": "0",
-            "BANANA_CONCURRENCY": str(concurrency),
-        }
-    )
+    settings = gateway_settings(gateway, BANANA_CONCURRENCY=str(concurrency))
     async with open_generation_client(settings) as client:
         for _ in range(3):
             await asyncio.gather(
@@ -92,9 +91,7 @@ async def test_a_call_does_not_search_the_disk_for_a_module_that_is_not_there(
 ) -> None:
     """httpcore asks which async library runs it at every lock, event and shield
     it makes; without ``sniffio`` each asking is a failed import (~37 µs)."""
-    settings = Settings.from_env(
-        {"BANANA_API_KEY": TEST_KEY, "BANANA_API_URL": gateway.url, "BANANA_MIN_INTERVAL": "0"}
-    )
+    settings = gateway_settings(gateway)
     missing = MissingModules()
     async with open_generation_client(settings) as client:
         await client.generate(ImageRequest("a cat", size="1K"))
@@ -134,9 +131,7 @@ async def test_a_call_has_one_deadline_not_a_timer_for_every_read(
     """BANANA_TIMEOUT bounds the whole call; a per-read deadline as well would arm
     and cancel a timer for every read of the answer (~64 for a 2K image)."""
     gateway.default_mode = "noise"  # ~4 MB for 1K: a few dozen reads
-    settings = Settings.from_env(
-        {"BANANA_API_KEY": TEST_KEY, "BANANA_API_URL": gateway.url, "BANANA_MIN_INTERVAL": "0"}
-    )
+    settings = gateway_settings(gateway)
     loop = asyncio.get_running_loop()
     timers: list[float] = []
     call_at = loop.call_at

@@ -20,7 +20,6 @@ from bot.standins.slack_sender import (
     app_mention,
     block_action,
     envelope,
-    slash_command,
     view_submission,
 )
 from tests.harness import BOT_TOKEN, RunningBot, eventually, running_bot
@@ -31,12 +30,7 @@ CHANNEL = "C0GENERAL"
 
 async def ask(bot: RunningBot, slack: SlackStandIn, user: str, text: str) -> str:
     """A slash command; its ephemeral answer."""
-    reply = await bot.sender.command(
-        slash_command(
-            text, user=user, channel=CHANNEL, response_url=slack.response_url(f"r{time.time_ns()}")
-        )
-    )
-    assert reply.status == 200, bot.logs()
+    reply = await bot.command(slack, user, text)
     return str(reply.json().get("text", ""))
 
 
